@@ -1,0 +1,13 @@
+# Every dependency is a Debian package found through pkg-config or its CMake config package.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+pkg_check_modules(B2 REQUIRED IMPORTED_TARGET libb2)
+pkg_check_modules(CRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
+pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing>=2.3)
+pkg_check_modules(URCU REQUIRED IMPORTED_TARGET liburcu-qsbr)
+pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
+find_package(mimalloc REQUIRED CONFIG)
+if(NY_BUILD_TESTS)
+  pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
+endif()

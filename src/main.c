@@ -1,10 +1,7 @@
 /* nylon: a self-healing WireGuard mesh. Command dispatch lives in src/cli/. */
-#include <stdio.h>
+#include "nylon/cli.h"
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("usage: nylon <command>\n", stderr);
-	return 1;
+	return ny_cli_main(argc, argv);
 }

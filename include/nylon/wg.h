@@ -50,7 +50,6 @@ enum ny_wg_drop {
 	NY_WG_DROP_MALFORMED,       /* wrong type, reserved bytes or length */
 	NY_WG_DROP_MAC1,            /* mac1 does not verify */
 	NY_WG_DROP_COOKIE_SENT,     /* under load without a valid mac2: a cookie reply was produced instead */
-	NY_WG_DROP_MAC2,            /* under load and a mac2 that does not verify (and a cookie was already sent) */
 	NY_WG_DROP_HANDSHAKE,       /* decryption, unknown peer, low-order point, wrong state */
 	NY_WG_DROP_REPLAYED_INITIATION, /* TAI64N timestamp not newer than the last accepted */
 	NY_WG_DROP_FLOOD,           /* initiations faster than NY_WG_INITIATIONS_PER_SECOND from one peer */
@@ -90,7 +89,7 @@ enum ny_wg_index_kind {
 struct ny_wg_index_entry {
 	struct ny_wg_index_entry *next;
 	uint32_t index; /* host order; sent as little-endian */
-	enum ny_wg_index_kind kind;
+	unsigned kind; /* enum ny_wg_index_kind */
 	struct ny_wg_peer *peer;
 	bool hashed;
 };
@@ -267,9 +266,9 @@ int ny_wg_handshake_create_initiation(struct ny_wg_peer *peer, uint64_t now, str
 /* Cookie machinery (cookie.c). */
 void ny_wg_cookie_checker_init(struct ny_wg_cookie_checker *checker, const uint8_t our_public[NY_KEY_LEN]);
 void ny_wg_cookie_init(struct ny_wg_cookie *cookie, const uint8_t peer_public[NY_KEY_LEN]);
-enum ny_wg_cookie_mac_state ny_wg_cookie_validate(struct ny_wg_cookie_checker *checker, const uint8_t *msg,
-						  size_t len, const void *src, size_t src_len, bool check_cookie,
-						  uint64_t now);
+/* Checks mac1 of a handshake message of len bytes sent to us, and mac2 when check_cookie. */
+enum ny_wg_cookie_mac_state ny_wg_cookie_validate(struct ny_wg_device *dev, const uint8_t *msg, size_t len,
+						  const void *src, size_t src_len, bool check_cookie, uint64_t now);
 void ny_wg_cookie_add_macs(struct ny_wg_cookie *cookie, uint8_t *msg, size_t len, uint64_t now);
 void ny_wg_cookie_create_reply(struct ny_wg_device *dev, const uint8_t *msg, size_t len, uint32_t sender_index,
 			       const void *src, size_t src_len, uint64_t now, struct ny_wg_msg_cookie *reply);
@@ -280,8 +279,11 @@ struct ny_wg_peer *ny_wg_cookie_consume_reply(struct ny_wg_device *dev, const st
 void ny_wg_index_insert(struct ny_wg_device *dev, struct ny_wg_index_entry *entry, struct ny_wg_peer *peer,
 			enum ny_wg_index_kind kind);
 void ny_wg_index_remove(struct ny_wg_device *dev, struct ny_wg_index_entry *entry);
+void ny_wg_index_replace(struct ny_wg_device *dev, struct ny_wg_index_entry *old,
+			 struct ny_wg_index_entry *replacement, enum ny_wg_index_kind kind);
+/* kind may be a mask of several kinds. */
 struct ny_wg_index_entry *ny_wg_index_lookup(const struct ny_wg_device *dev, uint32_t index,
-					     enum ny_wg_index_kind kind);
+					     unsigned kind_mask);
 
 /* Keypairs (keypair.c). */
 void ny_wg_keypairs_clear(struct ny_wg_peer *peer);

@@ -86,6 +86,31 @@ static inline size_t ny_wg_data_message_len(size_t len)
 	return NY_WG_DATA_HEADER_LEN + ny_wg_padded_len(len) + NY_AEAD_TAG_LEN;
 }
 
+/* A little-endian 32-bit field at any alignment. */
+static inline uint32_t ny_wg_le32_load(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t ny_wg_le64_load(const uint8_t *p)
+{
+	return (uint64_t)ny_wg_le32_load(p) | (uint64_t)ny_wg_le32_load(p + 4) << 32;
+}
+
+static inline void ny_wg_le32_store(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void ny_wg_le64_store(uint8_t *p, uint64_t v)
+{
+	ny_wg_le32_store(p, (uint32_t)v);
+	ny_wg_le32_store(p + 4, (uint32_t)(v >> 32));
+}
+
 /* The type of a datagram, or NY_WG_MSG_INVALID when its type byte, reserved bytes or length are wrong
  * (handshake messages must have their exact size; data at least NY_WG_DATA_MIN_LEN). */
 enum ny_wg_message_type ny_wg_message_classify(const uint8_t *buf, size_t len);

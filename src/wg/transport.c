@@ -1,0 +1,174 @@
+/* Transport data (whitepaper §5.4.6): batches of packets of one peer sealed with one keypair, counters reserved
+ * a batch at a time; batches received on one keypair opened, replay-checked and accounted in one pass. */
+#include "nylon/wg.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "wg/internal.h"
+
+/* Rekey on send (§6.2): after REKEY_AFTER_MESSAGES, or REKEY_AFTER_TIME when we initiated this session. */
+static uint32_t keep_key_fresh_send(struct ny_wg_peer *peer, const struct ny_wg_keypair *kp, uint64_t now)
+{
+	uint64_t sent = atomic_load_explicit(&kp->send_counter, memory_order_relaxed);
+
+	if (sent > NY_WG_REKEY_AFTER_MESSAGES || (kp->is_initiator && now - kp->birth >= NY_WG_REKEY_AFTER_TIME))
+		return ny_wg_timers_want_initiation(peer, now, false);
+	return 0;
+}
+
+/* Rekey on receive: an initiator whose session is about to be rejected tries once more before it is too late. */
+static uint32_t keep_key_fresh_receive(struct ny_wg_peer *peer, const struct ny_wg_keypair *kp, uint64_t now)
+{
+	const uint64_t limit = NY_WG_REJECT_AFTER_TIME - NY_WG_KEEPALIVE_TIMEOUT - NY_WG_REKEY_TIMEOUT;
+
+	if (kp != peer->keypairs.current || !kp->is_initiator || now - kp->birth < limit ||
+	    peer->timers.sent_lastminute_handshake)
+		return 0;
+	peer->timers.sent_lastminute_handshake = true;
+	return ny_wg_timers_want_initiation(peer, now, false);
+}
+
+int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
+				  size_t n, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_keypair *kp = ny_wg_keypair_for_sending(peer, now);
+	uint64_t counter, bytes = 0;
+	bool data = false;
+
+	*actions = 0;
+	if (!kp) {
+		*actions = ny_wg_timers_want_initiation(peer, now, false);
+		return -ENOKEY;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
+			return -EINVAL;
+
+	counter = atomic_fetch_add_explicit(&kp->send_counter, n, memory_order_relaxed);
+	if (counter + n > NY_WG_REJECT_AFTER_MESSAGES || counter + n < counter) {
+		kp->valid = false;
+		*actions = ny_wg_timers_want_initiation(peer, now, false);
+		return -ENOKEY;
+	}
+
+	ny_aead_set_key(aead, kp->send_key);
+	for (size_t i = 0; i < n; i++, counter++) {
+		struct ny_wg_packet *p = &pkts[i];
+		size_t padded = ny_wg_padded_len(p->len);
+		uint8_t *hdr = p->buf;
+
+		memset(hdr + NY_WG_DATA_HEADER_LEN + p->len, 0, padded - p->len);
+		ny_wg_le32_store(hdr, NY_WG_MSG_DATA);
+		ny_wg_le32_store(hdr + 4, kp->remote_index);
+		ny_wg_le64_store(hdr + 8, counter);
+		if (ny_aead_seal(aead, counter, hdr + NY_WG_DATA_HEADER_LEN, padded))
+			return -EIO;
+		data |= p->len > 0;
+		p->len = (uint32_t)(NY_WG_DATA_HEADER_LEN + padded + NY_AEAD_TAG_LEN);
+		p->drop = NY_WG_DROP_NONE;
+		bytes += p->len;
+	}
+
+	peer->stats.tx_bytes += bytes;
+	ny_wg_timers_any_authenticated_packet_traversal(peer, now);
+	ny_wg_timers_any_authenticated_packet_sent(peer, now);
+	if (data)
+		ny_wg_timers_data_sent(peer, now);
+	*actions |= keep_key_fresh_send(peer, kp, now);
+	return (int)n;
+}
+
+struct ny_wg_keypair *ny_wg_transport_lookup(struct ny_wg_device *dev, const uint8_t *msg, size_t len)
+{
+	struct ny_wg_index_entry *entry;
+
+	if (ny_wg_message_classify(msg, len) != NY_WG_MSG_DATA) {
+		dev->stats.drops[NY_WG_DROP_MALFORMED]++;
+		return NULL;
+	}
+	entry = ny_wg_index_lookup(dev, ny_wg_le32_load(msg + 4), NY_WG_INDEX_KEYPAIR);
+	if (!entry) {
+		dev->stats.drops[NY_WG_DROP_UNKNOWN_INDEX]++;
+		return NULL;
+	}
+	return (struct ny_wg_keypair *)((uint8_t *)entry - offsetof(struct ny_wg_keypair, entry));
+}
+
+static bool replay_check(struct ny_wg_keypair *kp, uint64_t counter)
+{
+	bool ok;
+
+	while (atomic_flag_test_and_set_explicit(&kp->replay_lock, memory_order_acquire))
+		;
+	ok = ny_wg_replay_check(&kp->replay, counter);
+	atomic_flag_clear_explicit(&kp->replay_lock, memory_order_release);
+	return ok;
+}
+
+/* Opens one packet; returns why it was dropped, or NY_WG_DROP_NONE. */
+static enum ny_wg_drop open_one(struct ny_wg_keypair *kp, struct ny_aead_ctx *aead, struct ny_wg_packet *p)
+{
+	uint64_t counter;
+
+	if (p->len < NY_WG_DATA_MIN_LEN || ny_wg_message_classify(p->buf, p->len) != NY_WG_MSG_DATA ||
+	    ny_wg_le32_load(p->buf + 4) != kp->entry.index)
+		return NY_WG_DROP_MALFORMED;
+	counter = ny_wg_le64_load(p->buf + 8);
+	/* A counter the window already rejects costs no decryption; the window is updated only after the tag
+	 * verifies, so forged packets cannot move it. */
+	if (counter >= NY_WG_REJECT_AFTER_MESSAGES || counter + NY_WG_REPLAY_WINDOW < kp->replay.greatest)
+		return NY_WG_DROP_REPLAY;
+	if (!ny_aead_open(aead, counter, p->buf + NY_WG_DATA_HEADER_LEN, p->len - NY_WG_DATA_HEADER_LEN))
+		return NY_WG_DROP_DECRYPT;
+	if (!replay_check(kp, counter))
+		return NY_WG_DROP_REPLAY;
+	p->len -= NY_WG_DATA_HEADER_LEN + NY_AEAD_TAG_LEN;
+	return NY_WG_DROP_NONE;
+}
+
+int ny_wg_transport_decrypt_batch(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_aead_ctx *aead,
+				  struct ny_wg_packet *pkts, size_t n, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_peer *peer = ny_wg_keypair_peer(kp);
+	uint64_t bytes = 0;
+	bool data = false;
+	int accepted = 0;
+
+	*actions = 0;
+	if (!kp->valid || now - kp->birth >= NY_WG_REJECT_AFTER_TIME) {
+		for (size_t i = 0; i < n; i++)
+			pkts[i].drop = NY_WG_DROP_KEY_EXPIRED;
+		dev->stats.drops[NY_WG_DROP_KEY_EXPIRED] += n;
+		return 0;
+	}
+
+	ny_aead_set_key(aead, kp->recv_key);
+	for (size_t i = 0; i < n; i++) {
+		struct ny_wg_packet *p = &pkts[i];
+		uint32_t wire_len = p->len;
+
+		p->drop = open_one(kp, aead, p);
+		if (p->drop != NY_WG_DROP_NONE) {
+			dev->stats.drops[p->drop]++;
+			continue;
+		}
+		accepted++;
+		bytes += wire_len;
+		data |= p->len > 0;
+	}
+	if (!accepted)
+		return 0;
+
+	peer->stats.rx_bytes += bytes;
+	if (ny_wg_keypairs_received_with(peer, kp)) {
+		ny_wg_timers_handshake_complete(peer, now);
+		*actions |= NY_WG_ACTION_SEND_STAGED;
+	}
+	*actions |= keep_key_fresh_receive(peer, kp, now);
+	ny_wg_timers_any_authenticated_packet_received(peer, now);
+	ny_wg_timers_any_authenticated_packet_traversal(peer, now);
+	if (data)
+		ny_wg_timers_data_received(peer, now);
+	return accepted;
+}

@@ -118,7 +118,7 @@ static int help(int argc, char **argv)
 	}
 	if (argc > 1)
 		return usage_error("help: expected at most one command, got \"%s\" too", argv[1]);
-	if (is_help_flag(argv[0])) {
+	if (is_help_flag(argv[0]) || strcmp(argv[0], "help") == 0) {
 		print_usage(stdout);
 		return 0;
 	}

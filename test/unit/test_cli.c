@@ -119,6 +119,20 @@ Test(cli, help_spellings_print_grouped_usage_and_succeed)
 	}
 }
 
+Test(cli, help_of_help_and_help_flag_before_a_command)
+{
+	struct cli_run help_help, flag_first, via_flag;
+
+	RUN(&help_help, "help", "help");
+	cr_assert_eq(help_help.status, 0);
+	cr_assert_not_null(strstr(help_help.out, "Usage:"));
+
+	RUN(&flag_first, "--help", "genkey");
+	RUN(&via_flag, "genkey", "--help");
+	cr_assert_eq(flag_first.status, 0);
+	cr_assert_str_eq(flag_first.out, via_flag.out);
+}
+
 Test(cli, unknown_command_is_a_usage_error_on_stderr)
 {
 	struct cli_run r;

@@ -102,8 +102,10 @@ static bool due(uint64_t *deadline, uint64_t now)
 
 static uint32_t expired_retransmit_handshake(struct ny_wg_peer *peer, uint64_t now)
 {
-	if (peer->timers.handshake_attempts > NY_WG_MAX_TIMER_HANDSHAKES) {
-		/* REKEY_ATTEMPT_TIME has passed: give up, and forget the keys later unless a handshake succeeds. */
+	/* One retry per REKEY_TIMEOUT until REKEY_ATTEMPT_TIME is spent (whitepaper §6.4). The kernel module
+	 * allows one retry more (`>`); we stop at the time the paper names. */
+	if (peer->timers.handshake_attempts >= NY_WG_MAX_TIMER_HANDSHAKES) {
+		/* Give up, and forget the keys later unless a handshake succeeds. */
 		peer->timers.send_keepalive = 0;
 		if (!peer->timers.zero_key_material)
 			arm(&peer->timers.zero_key_material, now + 3 * NY_WG_REJECT_AFTER_TIME);

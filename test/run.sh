@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install dependencies, build with -Werror under ASan+UBSan, run every
+# Criterion suite and integration scenario with ctest, then build the libFuzzer targets with clang and smoke-run
+# them for a bounded number of iterations. Run as root on Debian 12 (the netns scenarios need it).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${NY_TEST_BUILD_DIR:-$top/build-test}
+jobs=$(nproc)
+
+bash "$top/contrib/install-deps.sh"
+
+echo "== build: gcc, -Werror, ASan+UBSan"
+cmake -S "$top" -B "$build/asan" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=address
+cmake --build "$build/asan" -j "$jobs"
+
+echo "== tests: unit and netns (ASan+UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$build/asan" && ctest --output-on-failure --timeout 300)
+
+echo "== build: clang, libFuzzer + ASan"
+CC=clang cmake -S "$top" -B "$build/fuzz" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=address \
+	-DNY_BUILD_FUZZ=ON -DNY_BUILD_BENCH=OFF -DNY_NETNS_TESTS=OFF
+cmake --build "$build/fuzz" -j "$jobs"
+
+echo "== fuzz smoke runs"
+(cd "$build/fuzz" && ctest --output-on-failure -L fuzz)

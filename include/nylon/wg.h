@@ -4,9 +4,9 @@
  * drive it deterministically.
  *
  * Ownership and concurrency: a device owns its peers, a peer owns its handshake and keypairs. Until the data
- * plane publishes them with RCU, one thread at a time calls into a device (Context: owner thread), with two
- * exceptions written where they apply: a keypair's send counter is atomic and its replay window has its own
- * spinlock, so several threads may encrypt and decrypt on one keypair at once.
+ * plane publishes them with RCU, one thread at a time calls into a device (Context: owner thread). Two pieces are
+ * already safe to share, for the data plane to build on: a keypair's send counter is atomic (ranges are reserved
+ * with one fetch-add) and its replay window sits behind its own spinlock.
  */
 #ifndef NYLON_WG_H
 #define NYLON_WG_H
@@ -307,7 +307,8 @@ struct ny_wg_packet {
 /* Encrypts n packets to peer with its current keypair, reserving n counters at once.
  * Returns the number of packets encrypted (n) or -ENOKEY when there is no usable keypair (nothing is touched;
  * the caller stages the packets and *actions asks for a handshake), or -EINVAL when a buffer is too small.
- * *actions may ask for a handshake (rekey by time or messages). Context: any thread with its own aead ctx. */
+ * *actions may ask for a handshake (rekey by time or messages). Context: owner thread (it moves the peer's timers
+ * and stats); the atomic counter reservation is what later lets shards seal one keypair's batches in parallel. */
 int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
 				  size_t n, uint64_t now, uint32_t *actions);
 

@@ -3,7 +3,9 @@
 # with wg(8). Our side is ny-wg_interop_peer: the engine driven over a plain UDP socket, building its own ICMP
 # echo requests, so the peer's kernel answers them and we check the decrypted replies byte for byte.
 #
-#   case 1: we initiate the handshake;   case 2: wireguard-go initiates (persistent keepalive), we only respond.
+#   case 1: we initiate the handshake;   case 2: wireguard-go initiates (persistent keepalive), we only respond
+#   and also answer its pings. Case 1 seals with the OpenSSL AEAD provider, case 2 with libsodium, so the peer
+#   checks the output of both.
 #
 #   ns A  ny-<pid>-a                                     ns B  ny-<pid>-b
 #   +-------------------------------------+              +------------------------------------------+
@@ -165,8 +167,8 @@ case_we_initiate() {
 	local log=$tmp/case1.log
 	ny_log "case 1: nylon initiates, wireguard-go responds"
 	start_wireguard_go "$(ny_ifname w1)" peer "$our_pub" allowed-ips "$TUNNEL_A/32"
-	start_prog "$log" --mode initiator --private-key-file "$tmp/our.key" --peer-endpoint "$UNDERLAY_B:$PORT" \
-		</dev/null
+	start_prog "$log" --mode initiator --aead openssl --private-key-file "$tmp/our.key" \
+		--peer-endpoint "$UNDERLAY_B:$PORT" </dev/null
 	wait_prog
 	check_result "$log" "$prog_rc"
 	grep -q 'accepted handshake response' "$log" || fail_case "$log" "no handshake response was accepted"
@@ -184,7 +186,7 @@ case_peer_initiates() {
 	fi
 	# Ours first, so the peer's first initiation finds a listener instead of waiting REKEY_TIMEOUT to retry.
 	# The key goes through stdin here, the file path in case 1.
-	start_prog "$log" --mode responder --answer "$peer_pings" <"$tmp/our.key"
+	start_prog "$log" --mode responder --aead sodium --answer "$peer_pings" <"$tmp/our.key"
 	ny_wait_for 5 grep -q 'listening on UDP' "$log" || fail_case "$log" "ny-wg_interop_peer did not start"
 	# A persistent keepalive needs a session, so wireguard-go starts a handshake at once.
 	start_wireguard_go "$(ny_ifname w2)" peer "$our_pub" allowed-ips "$TUNNEL_A/32" \

@@ -72,6 +72,7 @@ struct options {
 	unsigned count;
 	unsigned answer; /* echo requests of the peer to answer before exiting */
 	unsigned timeout_s;
+	enum ny_aead_provider aead;
 };
 
 struct interop {
@@ -123,10 +124,12 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: ny-" PROG " --peer-public-key KEY --listen-port PORT [--peer-endpoint IP:PORT]\n"
 		"       [--private-key-file FILE] [--mode initiator|responder] [--our-ip IP] [--peer-ip IP]\n"
-		"       [--count N] [--answer N] [--timeout SECONDS]\n"
+		"       [--count N] [--answer N] [--timeout SECONDS] [--aead openssl|sodium]\n"
 		"The private key is read from stdin without --private-key-file. Keys are base64 as wg(8) prints them.\n"
 		"--answer N also waits until N echo requests of the peer to --our-ip were answered.\n"
-		"Defaults: --mode initiator --our-ip 198.19.0.1 --peer-ip 198.19.0.2 --count 3 --answer 0 --timeout 10.\n");
+		"Defaults: --mode initiator --our-ip 198.19.0.1 --peer-ip 198.19.0.2 --count 3 --answer 0 --timeout 10\n"
+		"--aead %s (the transport AEAD provider; the peer checks each one's output).\n",
+		ny_aead_provider_name(NY_AEAD_DEFAULT));
 }
 
 /* Trims ASCII whitespace in place so a key file written by `wg genkey > f` (trailing newline) decodes. */
@@ -214,6 +217,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{"count", required_argument, NULL, 'c'},
 		{"answer", required_argument, NULL, 'a'},
 		{"timeout", required_argument, NULL, 't'},
+		{"aead", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -224,6 +228,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	opt->mode = MODE_INITIATOR;
 	opt->count = 3;
 	opt->timeout_s = 10;
+	opt->aead = NY_AEAD_DEFAULT;
 	inet_pton(AF_INET, "198.19.0.1", &opt->our_ip);
 	inet_pton(AF_INET, "198.19.0.2", &opt->peer_ip);
 
@@ -291,6 +296,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 				return -EINVAL;
 			}
 			opt->timeout_s = (unsigned)v;
+			break;
+		case 'A':
+			if (ny_aead_provider_parse(optarg, &opt->aead)) {
+				fprintf(stderr, PROG ": --aead: expected openssl or sodium, got '%s'\n", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -812,19 +823,23 @@ static int run(struct interop *io)
 	return 0;
 }
 
-static int open_socket(uint16_t port)
+/* Binds to *port on every address; with *port 0 the kernel picks one and *port says which. */
+static int open_socket(uint16_t *port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = INADDR_ANY};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = INADDR_ANY};
+	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int err;
 
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
+	*port = ntohs(sin.sin_port);
 	return fd;
 }
 
@@ -853,13 +868,13 @@ static int setup(struct interop *io)
 		fprintf(stderr, PROG ": adding the peer failed: %s\n", strerror(errno));
 		goto out;
 	}
-	io->aead = ny_aead_ctx_new(NY_AEAD_DEFAULT);
+	io->aead = ny_aead_ctx_new(io->opt.aead);
 	if (!io->aead) {
 		err = -ENOMEM;
-		fprintf(stderr, PROG ": no AEAD context (%s)\n", ny_aead_provider_name(NY_AEAD_DEFAULT));
+		fprintf(stderr, PROG ": no AEAD context (%s)\n", ny_aead_provider_name(io->opt.aead));
 		goto out;
 	}
-	io->fd = open_socket(io->opt.listen_port);
+	io->fd = open_socket(&io->opt.listen_port);
 	if (io->fd < 0) {
 		err = io->fd;
 		fprintf(stderr, PROG ": UDP port %u: %s\n", io->opt.listen_port, strerror(-err));
@@ -902,8 +917,9 @@ int main(int argc, char **argv)
 		teardown(&io);
 		return 2;
 	}
-	printf("%8.1f ms: listening on UDP port %u as %s\n", elapsed_ms(&io, monotonic_ns()), io.opt.listen_port,
-	       io.opt.mode == MODE_INITIATOR ? "initiator" : "responder");
+	printf("%8.1f ms: listening on UDP port %u as %s, AEAD %s\n", elapsed_ms(&io, monotonic_ns()),
+	       io.opt.listen_port, io.opt.mode == MODE_INITIATOR ? "initiator" : "responder",
+	       ny_aead_provider_name(io.opt.aead));
 	ret = run(&io);
 	print_drop_stats(&io);
 	teardown(&io);

@@ -22,6 +22,7 @@ static const struct ny_cli_command commands[] = {
 	{ "genkey", GROUP_INIT, "Generate a private key", ny_cli_genkey },
 	{ "pubkey", GROUP_INIT, "Read a private key on stdin and print its public key", ny_cli_pubkey },
 	{ "version", GROUP_NYLON, "Print the version of nylon", ny_cli_version },
+	{ "verify", GROUP_CONFIG, "Check a central config, and optionally a node config against it", ny_cli_verify },
 };
 
 /* cobra-style aliases: the alias runs the command, help lists only the command. */

@@ -133,6 +133,22 @@ Test(cli, help_of_help_and_help_flag_before_a_command)
 	cr_assert_str_eq(flag_first.out, via_flag.out);
 }
 
+Test(cli, verify_is_listed_under_config_commands_and_has_help)
+{
+	struct cli_run r;
+	const char *group;
+
+	RUN(&r, "help");
+	group = strstr(r.out, "Config Commands");
+	cr_assert_not_null(group, "%s", r.out);
+	cr_assert_not_null(strstr(group, "verify"), "%s", r.out);
+
+	RUN(&r, "verify", "--help");
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(strstr(r.out, "nylon verify"), "%s", r.out);
+	cr_assert_str_empty(r.err);
+}
+
 Test(cli, unknown_command_is_a_usage_error_on_stderr)
 {
 	struct cli_run r;

@@ -447,17 +447,22 @@ static int parse_icmp(const uint8_t *pkt, size_t len, struct icmp_view *v, const
 
 /* ---- sending ---------------------------------------------------------------------------------------------- */
 
-static int send_datagram(struct interop *io, const void *buf, size_t len)
+static int send_to(struct interop *io, const void *buf, size_t len, const struct sockaddr_in *dst)
 {
-	if (!io->have_endpoint)
-		return -EDESTADDRREQ;
-	if (sendto(io->fd, buf, len, 0, (const struct sockaddr *)&io->endpoint, sizeof(io->endpoint)) < 0) {
+	if (sendto(io->fd, buf, len, 0, (const struct sockaddr *)dst, sizeof(*dst)) < 0) {
 		int err = -errno;
 
 		fprintf(stderr, PROG ": sendto: %s\n", strerror(-err));
 		return err;
 	}
 	return 0;
+}
+
+static int send_datagram(struct interop *io, const void *buf, size_t len)
+{
+	if (!io->have_endpoint)
+		return -EDESTADDRREQ;
+	return send_to(io, buf, len, &io->endpoint);
 }
 
 /* Encrypts one IP packet (len 0: a keepalive) to the peer and sends it. Returns 0, -ENOKEY when there is no
@@ -660,17 +665,14 @@ static void receive_handshake(struct interop *io, const uint8_t *buf, size_t len
 	ny_wg_device_receive_handshake(&io->dev, buf, len, src_bytes, src_len, false, now, &rx);
 	if (rx.drop != NY_WG_DROP_NONE) {
 		log_drop(io, now, names[buf[0]], rx.drop);
-		if (rx.reply_len > 0) /* a cookie reply under load */
-			send_datagram(io, rx.reply, rx.reply_len);
+		if (rx.reply_len > 0) /* a cookie reply under load goes to whoever sent the message */
+			send_to(io, rx.reply, rx.reply_len, src);
 		return;
 	}
 	printf("%8.1f ms: accepted handshake %s\n", elapsed_ms(io, now), names[buf[0]]);
 	if (rx.peer == io->peer)
 		learn_endpoint(io, src);
-	if (rx.reply_len > 0 && sendto(io->fd, rx.reply, rx.reply_len, 0, (const struct sockaddr *)src,
-				       sizeof(*src)) < 0)
-		fprintf(stderr, PROG ": sending the handshake reply: %s\n", strerror(errno));
-	else if (rx.reply_len > 0)
+	if (rx.reply_len > 0 && send_to(io, rx.reply, rx.reply_len, src) == 0)
 		printf("%8.1f ms: sent handshake %s (%zu bytes)\n", elapsed_ms(io, now),
 		       rx.reply[0] < 4 ? names[rx.reply[0]] : "?", rx.reply_len);
 	if (io->stage < STAGE_HANDSHAKE && (rx.type == NY_WG_MSG_INITIATION || rx.type == NY_WG_MSG_RESPONSE))

@@ -19,5 +19,6 @@ int ny_cli_genkey(int argc, char **argv);
 int ny_cli_pubkey(int argc, char **argv);
 int ny_cli_version(int argc, char **argv);
 int ny_cli_verify(int argc, char **argv);
+int ny_cli_run(int argc, char **argv);
 
 #endif

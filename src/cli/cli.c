@@ -21,6 +21,7 @@ static const struct ny_cli_command commands[] = {
 	{ "key", GROUP_INIT, "Generate a private key (stdout) and its public key (stderr)", ny_cli_key },
 	{ "genkey", GROUP_INIT, "Generate a private key", ny_cli_genkey },
 	{ "pubkey", GROUP_INIT, "Read a private key on stdin and print its public key", ny_cli_pubkey },
+	{ "run", GROUP_NYLON, "Run the nylon daemon", ny_cli_run },
 	{ "version", GROUP_NYLON, "Print the version of nylon", ny_cli_version },
 	{ "verify", GROUP_CONFIG, "Check a central config, and optionally a node config against it", ny_cli_verify },
 };

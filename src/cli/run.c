@@ -1,0 +1,281 @@
+/* `nylon run`: load the configuration, bring up the interface, start the data plane, and on SIGINT / SIGTERM
+ * take down everything that was added (reference §1, §4.4, §5.6). */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nylon/base.h"
+#include "nylon/cli.h"
+#include "nylon/conf.h"
+#include "nylon/dataplane.h"
+#include "nylon/sys.h"
+
+#define NY_TUN_MTU 1420
+
+struct run_opts {
+	const char *central;
+	const char *node;
+	int verbose;
+	unsigned shards;
+	const char *io;
+	const char *aead;
+	bool no_offload;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: nylon run [flags]\n\n"
+	      "Runs the nylon daemon.\n\n"
+	      "Flags:\n"
+	      "  -c, --config <path>   central config (default ./central.yaml)\n"
+	      "  -n, --node <path>     node config (default ./node.yaml)\n"
+	      "  -v, --verbose         debug logs\n"
+	      "      --shards <n>      data-plane threads (default: node.yaml `shards`, else one per CPU)\n"
+	      "      --io <backend>    auto | io_uring | epoll (default: node.yaml `io_backend`, else auto)\n"
+	      "      --aead <impl>     openssl | sodium (default: node.yaml `aead`, else openssl)\n"
+	      "      --no-offload      read and write the TUN one packet at a time (no TSO/GRO)\n"
+	      "  -h, --help            this help\n",
+	      f);
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' }, { "node", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },      { "shards", required_argument, NULL, 's' },
+		{ "io", required_argument, NULL, 'i' },     { "aead", required_argument, NULL, 'a' },
+		{ "no-offload", no_argument, NULL, 'o' },   { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct run_opts){ .central = "./central.yaml", .node = "./node.yaml" };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:n:vh", longs, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'c': o->central = optarg; break;
+		case 'n': o->node = optarg; break;
+		case 'v': o->verbose = 1; break;
+		case 'i': o->io = optarg; break;
+		case 'a': o->aead = optarg; break;
+		case 'o': o->no_offload = true; break;
+		case 's':
+			o->shards = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || o->shards > 256) {
+				fprintf(stderr, "Error: run: --shards: expected a number from 0 to 256, got \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "Error: run: unknown flag \"%s\"\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "Error: run: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* Flags override node.yaml, which overrides the defaults. */
+static int make_dp_config(const struct run_opts *o, const struct ny_conf_node *n, struct ny_dp_config *cfg)
+{
+	*cfg = (struct ny_dp_config){ .ifname = n->interface_name, .port = n->port, .shards = n->shards,
+				      .aead = NY_AEAD_DEFAULT, .vnet = !o->no_offload };
+	cfg->backend = n->io_backend == NY_CONF_IO_URING ? NY_IO_URING :
+		       n->io_backend == NY_CONF_IO_EPOLL ? NY_IO_EPOLL : NY_IO_AUTO;
+	if (n->aead == NY_CONF_AEAD_SODIUM)
+		cfg->aead = NY_AEAD_SODIUM;
+	if (o->shards)
+		cfg->shards = o->shards;
+	if (o->io && ny_io_backend_parse(o->io, &cfg->backend) < 0) {
+		fprintf(stderr, "Error: run: --io: expected auto, io_uring or epoll, got \"%s\"\n", o->io);
+		return -EINVAL;
+	}
+	if (o->aead && ny_aead_provider_parse(o->aead, &cfg->aead) < 0) {
+		fprintf(stderr, "Error: run: --aead: expected openssl or sodium, got \"%s\"\n", o->aead);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_config(const struct run_opts *o, struct ny_conf_central **central, struct ny_conf_node **node)
+{
+	struct ny_conf_report r;
+	int ret;
+
+	ny_conf_report_init(&r);
+	ret = ny_conf_central_load(central, o->central, &r);
+	if (ret == 0)
+		ret = ny_conf_node_load(node, o->node, *central, &r);
+	ny_conf_report_print(&r, NY_CONF_WARNING, stderr);
+	ny_conf_report_free(&r);
+	return ret;
+}
+
+/* The node's own addresses on the interface, routes to every neighbour's prefixes, MTU and link up. */
+static int configure_os(struct ny_sys *sys, const char *ifname, const struct ny_conf_peer *self,
+			const struct ny_dp_node *dp, char *err, size_t err_len)
+{
+	struct ny_conf_cidr *routes = calloc(dp->n_routes ? dp->n_routes : 1, sizeof(*routes));
+	size_t n_routes = 0;
+	unsigned ifindex;
+	int ret;
+
+	if (!routes)
+		return -ENOMEM;
+	if ((ret = ny_sys_link_index(sys, ifname, &ifindex)) < 0 ||
+	    (ret = ny_sys_link_set_mtu(sys, ifindex, NY_TUN_MTU)) < 0) {
+		snprintf(err, err_len, "interface %s: %s", ifname, strerror(-ret));
+		goto out;
+	}
+	for (size_t i = 0; i < self->n_addresses; i++) {
+		if ((ret = ny_sys_addr_add(sys, ifindex, &self->addresses[i])) < 0) {
+			snprintf(err, err_len, "adding an address to %s: %s", ifname, strerror(-ret));
+			goto out;
+		}
+	}
+	if ((ret = ny_sys_link_set_up(sys, ifindex)) < 0) {
+		snprintf(err, err_len, "bringing %s up: %s", ifname, strerror(-ret));
+		goto out;
+	}
+	/* Anycast prefixes may belong to several neighbours: one route each. */
+	for (size_t i = 0; i < dp->n_routes; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < n_routes && !dup; j++)
+			dup = ny_conf_cidr_equal(&routes[j], &dp->routes[i].prefix);
+		if (!dup)
+			routes[n_routes++] = dp->routes[i].prefix;
+	}
+	if ((ret = ny_sys_routes_sync(sys, ifindex, routes, n_routes)) < 0)
+		snprintf(err, err_len, "adding routes via %s: %s", ifname, strerror(-ret));
+out:
+	free(routes);
+	return ret;
+}
+
+static void log_stats(const struct ny_dp_node *dp)
+{
+	struct ny_dp_stats st;
+
+	ny_dp_node_stats(dp, &st);
+	ny_log_info("run", "stats: rx_udp=%llu tx_udp=%llu rx_tun=%llu tx_tun=%llu", (unsigned long long)st.rx_udp_pkts,
+		    (unsigned long long)st.tx_udp_pkts, (unsigned long long)st.rx_tun_pkts,
+		    (unsigned long long)st.tx_tun_pkts);
+	for (int d = 0; d < NY_DP_DROP__COUNT; d++)
+		if (st.drops[d])
+			ny_log_info("run", "drops: %s=%llu", ny_dp_drop_name(d), (unsigned long long)st.drops[d]);
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigwait(&set, &sig);
+	return sig;
+}
+
+static int run(const struct run_opts *o)
+{
+	struct ny_conf_central *central = NULL;
+	struct ny_conf_node *node = NULL;
+	struct ny_dp_node dp;
+	struct ny_dp_config cfg;
+	struct ny_sys *sys = NULL;
+	bool dp_ready = false;
+	char err[256] = "";
+	sigset_t set;
+	int ret;
+
+	if (load_config(o, &central, &node) < 0)
+		return 1;
+	if (make_dp_config(o, node, &cfg) < 0)
+		goto fail;
+	if (if_nametoindex(cfg.ifname)) {
+		snprintf(err, sizeof(err), "interface %s already exists (is another nylon running?)", cfg.ifname);
+		goto fail;
+	}
+	/* Every thread inherits this mask: only the main thread's sigwait sees SIGINT and SIGTERM. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if ((ret = ny_dp_node_init(&dp, &cfg, central, node, err, sizeof(err))) < 0)
+		goto fail_dp;
+	dp_ready = true;
+	if ((ret = ny_dp_node_start(&dp, err, sizeof(err))) < 0)
+		goto fail_dp;
+	ny_log_info("run", "node %s: interface %s, port %u, %u shards, io %s, aead %s, tun offload %s, udp gso %s, "
+		    "udp gro %s", node->id, cfg.ifname, cfg.port, dp.n_shards, ny_dp_node_backend(&dp),
+		    ny_aead_provider_name(cfg.aead), dp.features.tun_vnet ? "on" : "off",
+		    dp.features.udp_gso ? "on" : "off", dp.features.udp_gro ? "on" : "off");
+	if (!node->no_net_configure) {
+		const struct ny_conf_peer *self = ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->id));
+
+		if ((ret = ny_sys_open(&sys)) < 0) {
+			snprintf(err, sizeof(err), "netlink: %s", strerror(-ret));
+			goto fail_dp;
+		}
+		if ((ret = configure_os(sys, cfg.ifname, self, &dp, err, sizeof(err))) < 0)
+			goto fail_dp;
+	}
+	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
+	fflush(stdout);
+	ret = wait_for_signal();
+	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
+	log_stats(&dp);
+	ret = 0;
+	goto out;
+fail_dp:
+	ret = 1;
+	fprintf(stderr, "Error: run: %s\n", err);
+out:
+	if (sys) {
+		ny_sys_undo_all(sys);
+		ny_sys_close(sys);
+	}
+	if (dp_ready)
+		ny_dp_node_destroy(&dp); /* closing the last TUN queue removes the interface */
+	ny_conf_node_free(node);
+	ny_conf_central_free(central);
+	return ret;
+fail:
+	if (*err)
+		fprintf(stderr, "Error: run: %s\n", err);
+	ny_conf_node_free(node);
+	ny_conf_central_free(central);
+	return 1;
+}
+
+int ny_cli_run(int argc, char **argv)
+{
+	struct run_opts o;
+	int ret = parse_opts(argc, argv, &o);
+
+	if (ret >= 0)
+		return ret;
+	if (o.verbose)
+		ny_log_set_level(NY_LOG_DEBUG);
+	if (ny_crypto_init() < 0) {
+		fputs("Error: run: libsodium failed to initialise\n", stderr);
+		return 1;
+	}
+	return run(&o);
+}

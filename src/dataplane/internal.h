@@ -1,0 +1,74 @@
+/* Private to src/dataplane/. */
+#ifndef NYLON_DATAPLANE_INTERNAL_H
+#define NYLON_DATAPLANE_INTERNAL_H
+
+#include <sys/uio.h>
+
+#include "nylon/dataplane.h"
+#include "nylon/offload.h"
+
+/* Segments one shard iteration can hold: a batch of TUN super-packets split into MTU-sized packets. */
+#define NY_DP_SEGS 2048
+#define NY_DP_GSO_MAX 64 /* UDP_MAX_SEGMENTS of Linux < 6.9 */
+#define NY_DP_GSO_BYTES (65535 - 8 - 40) /* UDP payload that still fits IPv6's and IPv4's length fields */
+#define NY_DP_GRO_ARENA NY_OFFLOAD_ARENA_SIZE(NY_DP_SEGS, (size_t)NY_DP_SEGS * NY_DP_SEG_LEN)
+
+struct ny_dp_shard {
+	struct ny_dp_node *node;
+	unsigned index;
+	int tun_fd;
+	int udp_fd;
+	struct ny_io *io;
+	pthread_t thread;
+	bool started;
+	struct ny_aead_ctx *aead;
+	struct ny_dp_stats stats;
+	/* Per-iteration scratch, reused after each ny_io_wait(). */
+	uint8_t *arena;                        /* NY_DP_SEGS x NY_DP_SEG_LEN */
+	struct ny_wg_packet pkts[NY_DP_SEGS];
+	struct ny_dp_peer *pkt_peer[NY_DP_SEGS];
+	struct ny_io_addr pkt_src[NY_DP_SEGS];
+	struct iovec iov[NY_DP_SEGS];
+	struct ny_io_send sends[NY_DP_SEGS];
+	struct ny_io_pkt tun_out[NY_DP_SEGS];
+	uint8_t *split_out[NY_DP_SEGS];
+	size_t split_len[NY_DP_SEGS];
+	struct ny_offload_pkt gro_in[NY_DP_SEGS];
+	struct ny_offload_pkt gro_out[NY_DP_SEGS];
+	uint8_t *gro_arena; /* NY_DP_GRO_ARENA: coalesced TUN writes */
+};
+
+/* Handshake messages travel from the shards to the control thread through this queue. */
+struct ny_dp_hs_msg {
+	uint8_t msg[sizeof(struct ny_wg_msg_initiation)];
+	uint16_t len;
+	struct ny_io_addr src;
+};
+
+int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len, const struct ny_io_addr *src);
+
+struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int tun_fd, int udp_fd,
+				    char *err, size_t err_len);
+int ny_dp_shard_start(struct ny_dp_shard *shard);
+void ny_dp_shard_join(struct ny_dp_shard *shard);
+void ny_dp_shard_free(struct ny_dp_shard *shard);
+
+/* Longest-prefix match over the node's routes; NULL when none. */
+struct ny_dp_peer *ny_dp_route_lookup(const struct ny_dp_node *node, const uint8_t *ip_pkt, size_t len);
+/* The length an IP packet claims (IPv4 total length, IPv6 payload + 40), 0 when it is not a valid header. */
+size_t ny_dp_ip_len(const uint8_t *pkt, size_t len);
+
+/* Asks the control thread to act for peer (enum ny_wg_action bits). Any thread. */
+void ny_dp_peer_request(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions);
+
+static inline void ny_dp_count_drop(struct ny_dp_stats *s, enum ny_dp_drop why, uint64_t n)
+{
+	atomic_fetch_add_explicit(&s->drops[why], n, memory_order_relaxed);
+}
+
+static inline void ny_dp_count(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+#endif

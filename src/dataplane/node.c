@@ -1,0 +1,512 @@
+/* A node's data plane: the engine and its peers built from the configuration, the shards, and the control
+ * thread that owns handshakes and timers (see dataplane.h for who owns what). */
+#include "nylon/dataplane.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dataplane/internal.h"
+#include "nylon/base.h"
+
+#define HS_QUEUE_LEN 256
+#define HS_UNDER_LOAD 32 /* queued handshakes beyond which we answer with cookies (whitepaper §5.3) */
+
+struct ny_dp_hs_queue {
+	pthread_mutex_t lock;
+	unsigned head, count;
+	struct ny_dp_hs_msg msgs[HS_QUEUE_LEN];
+};
+
+const char *ny_dp_drop_name(enum ny_dp_drop reason)
+{
+	static const char *const names[NY_DP_DROP__COUNT] = {
+		[NY_DP_DROP_NO_ROUTE] = "no_route",
+		[NY_DP_DROP_NOT_IP] = "not_ip",
+		[NY_DP_DROP_TOO_BIG] = "too_big",
+		[NY_DP_DROP_NO_ENDPOINT] = "no_endpoint",
+		[NY_DP_DROP_STAGED_FULL] = "staged_full",
+		[NY_DP_DROP_HANDSHAKE_QUEUE] = "handshake_queue_full",
+		[NY_DP_DROP_WG] = "wireguard",
+		[NY_DP_DROP_CONTROL_MSG] = "control_message",
+		[NY_DP_DROP_OFFLOAD] = "offload_split",
+	};
+	return (unsigned)reason < NY_DP_DROP__COUNT ? names[reason] : "unknown";
+}
+
+/* ---- configuration -> engine ------------------------------------------------------------------------------- */
+
+static int resolve_endpoint(const struct ny_conf_endpoint *ep, struct ny_io_addr *out)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	char port[8];
+
+	if (ep->is_ip) {
+		memset(out, 0, sizeof(*out));
+		out->family = (uint16_t)ep->ip.family;
+		out->port = ep->port;
+		memcpy(out->ip, ep->ip.bytes, ep->ip.family == AF_INET ? 4 : 16);
+		return 0;
+	}
+	snprintf(port, sizeof(port), "%u", ep->port);
+	if (getaddrinfo(ep->host, port, &hints, &res) != 0 || !res)
+		return -ENOENT;
+	ny_io_addr_from_sockaddr(out, res->ai_addr);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int add_routes(struct ny_dp_node *node, const struct ny_conf_peer *cp, struct ny_dp_peer *peer)
+{
+	struct ny_dp_route *grown = realloc(node->routes, (node->n_routes + cp->n_prefixes) * sizeof(*grown));
+
+	if (!grown && cp->n_prefixes)
+		return -ENOMEM;
+	node->routes = grown;
+	for (size_t i = 0; i < cp->n_prefixes; i++)
+		node->routes[node->n_routes++] = (struct ny_dp_route){ cp->prefixes[i].prefix, peer };
+	return 0;
+}
+
+static int add_peer(struct ny_dp_node *node, const struct ny_conf_peer *cp, char *err, size_t err_len)
+{
+	struct ny_dp_peer *peer = &node->peers[node->n_peers];
+
+	memset(peer, 0, sizeof(*peer));
+	peer->id = cp->id;
+	peer->is_client = cp->is_client;
+	peer->wg = ny_wg_device_add_peer(&node->dev, cp->pubkey, NULL);
+	peer->staged = calloc(NY_DP_STAGED_MAX, sizeof(*peer->staged));
+	if (!peer->wg || !peer->staged) {
+		snprintf(err, err_len, "peer %s: cannot add it to the WireGuard device: %s", cp->id, strerror(errno));
+		free(peer->staged);
+		return -EINVAL;
+	}
+	peer->wg->user = peer;
+	node->n_peers++;
+	/* The first endpoint that resolves; probing every endpoint and picking the best is the routing issue's. */
+	for (size_t i = 0; i < cp->n_endpoints && !peer->has_endpoint; i++) {
+		if (resolve_endpoint(&cp->endpoints[i], &peer->endpoint) == 0)
+			peer->has_endpoint = true;
+		else
+			ny_log_warn("dataplane", "peer %s: endpoint %s does not resolve", cp->id, cp->endpoints[i].text);
+	}
+	return add_routes(node, cp, peer);
+}
+
+int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, const struct ny_conf_central *central,
+		    const struct ny_conf_node *local, char *err, size_t err_len)
+{
+	long self = ny_conf_central_find(central, local->id);
+	size_t total = central->n_routers + central->n_clients;
+	int ret;
+
+	memset(node, 0, sizeof(*node));
+	node->cfg = *cfg;
+	node->control_wake = -1;
+	pthread_mutex_init(&node->wg_lock, NULL);
+	if (self < 0) {
+		snprintf(err, err_len, "node id %s is not in the central config", local->id);
+		return -EINVAL;
+	}
+	if (ny_wg_device_init(&node->dev, local->key, ny_clock_mono_ns()) < 0) {
+		snprintf(err, err_len, "the node's private key is invalid");
+		return -EINVAL;
+	}
+	node->peers = calloc(total ? total : 1, sizeof(*node->peers));
+	node->hs_queue = calloc(1, sizeof(*node->hs_queue));
+	node->control_aead = ny_aead_ctx_new(cfg->aead);
+	if (!node->peers || !node->hs_queue || !node->control_aead) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&node->hs_queue->lock, NULL);
+	for (size_t i = 0; i < total; i++) {
+		if (i == (size_t)self || !ny_conf_central_adjacent(central, (size_t)self, i))
+			continue;
+		if ((ret = add_peer(node, ny_conf_central_peer(central, i), err, err_len)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- routes --------------------------------------------------------------------------------------------------- */
+
+size_t ny_dp_ip_len(const uint8_t *pkt, size_t len)
+{
+	size_t claimed;
+
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		claimed = (size_t)pkt[2] << 8 | pkt[3];
+		return claimed >= 20 && claimed <= len ? claimed : 0;
+	}
+	if (len >= 40 && pkt[0] >> 4 == 6) {
+		claimed = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		return claimed <= len ? claimed : 0;
+	}
+	return 0;
+}
+
+static bool prefix_matches(const struct ny_conf_cidr *p, const uint8_t *addr)
+{
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+
+	if (memcmp(p->addr.bytes, addr, full) != 0)
+		return false;
+	return !rest || ((p->addr.bytes[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+struct ny_dp_peer *ny_dp_route_lookup(const struct ny_dp_node *node, const uint8_t *pkt, size_t len)
+{
+	int family = pkt[0] >> 4 == 4 ? AF_INET : AF_INET6;
+	const uint8_t *dst = family == AF_INET ? pkt + 16 : pkt + 24;
+	const struct ny_dp_route *best = NULL;
+
+	/* A linear scan over a node's neighbours' prefixes; the RCU prefix trie comes with the routing issue. */
+	for (size_t i = 0; i < node->n_routes; i++) {
+		const struct ny_dp_route *r = &node->routes[i];
+
+		if (r->prefix.addr.family == family && prefix_matches(&r->prefix, dst) &&
+		    (!best || r->prefix.bits > best->prefix.bits))
+			best = r;
+	}
+	return best ? best->peer : NULL;
+}
+
+/* ---- handshake queue and control thread ---------------------------------------------------------------------- */
+
+int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len, const struct ny_io_addr *src)
+{
+	struct ny_dp_hs_queue *q = node->hs_queue;
+	int ret = -ENOBUFS;
+	uint64_t one = 1;
+
+	if (len > sizeof(q->msgs[0].msg))
+		return -EINVAL;
+	pthread_mutex_lock(&q->lock);
+	if (q->count < HS_QUEUE_LEN) {
+		struct ny_dp_hs_msg *m = &q->msgs[(q->head + q->count++) % HS_QUEUE_LEN];
+
+		memcpy(m->msg, msg, len);
+		m->len = (uint16_t)len;
+		m->src = *src;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (ret == 0 && write(node->control_wake, &one, sizeof(one)) < 0)
+		return 0; /* already signalled */
+	return ret;
+}
+
+void ny_dp_peer_request(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions)
+{
+	uint64_t one = 1;
+
+	if (!actions)
+		return;
+	atomic_fetch_or(&peer->pending, actions);
+	if (write(node->control_wake, &one, sizeof(one)) < 0)
+		return;
+}
+
+static int control_fd(const struct ny_dp_node *node)
+{
+	return node->shards[0]->udp_fd;
+}
+
+static void send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const void *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	size_t ss_len = ny_io_addr_to_sockaddr(dst, &ss, sizeof(ss));
+
+	if (sendto(control_fd(node), buf, len, 0, (struct sockaddr *)&ss, (socklen_t)ss_len) < 0) {
+		static struct ny_log_ratelimit rl;
+
+		if (ny_log_ratelimit_allow(&rl, 5))
+			ny_log_warn("dataplane", "control send failed: %s", strerror(errno));
+	}
+}
+
+/* Encrypts n packets (payload at buf + 16) to peer and sends them. Context: control thread, under wg_lock. */
+static int seal_and_send(struct ny_dp_node *node, struct ny_dp_peer *peer, struct ny_wg_packet *pkts, size_t n,
+			 uint64_t now)
+{
+	uint32_t actions;
+	int ret = ny_wg_transport_encrypt_batch(peer->wg, node->control_aead, pkts, n, now, &actions);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		send_to(node, &peer->endpoint, pkts[i].buf, pkts[i].len);
+	atomic_fetch_or(&peer->pending, actions);
+	return ret;
+}
+
+static void send_initiation(struct ny_dp_node *node, struct ny_dp_peer *peer, uint64_t now)
+{
+	struct ny_wg_msg_initiation msg;
+
+	if (!peer->has_endpoint || ny_wg_handshake_create_initiation(peer->wg, now, &msg) < 0)
+		return;
+	ny_log_debug("wg", "peer %s: sending handshake initiation", peer->id);
+	send_to(node, &peer->endpoint, &msg, sizeof(msg));
+}
+
+static bool flush_staged(struct ny_dp_node *node, struct ny_dp_peer *peer, uint64_t now)
+{
+	struct ny_wg_packet pkts[NY_DP_STAGED_MAX];
+	unsigned n = peer->n_staged;
+
+	if (!n)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		pkts[i] = (struct ny_wg_packet){ peer->staged[i].data, peer->staged[i].len, NY_DP_SEG_LEN, 0 };
+	if (seal_and_send(node, peer, pkts, n, now) < 0)
+		return false;
+	peer->n_staged = 0;
+	return true;
+}
+
+static void act(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions, uint64_t now)
+{
+	bool sent_data = false;
+
+	if (actions & NY_WG_ACTION_GAVE_UP) {
+		if (peer->n_staged)
+			ny_log_info("wg", "peer %s: no handshake for 90 s, dropping %u staged packets", peer->id,
+				    peer->n_staged);
+		peer->n_staged = 0;
+	}
+	if (actions & NY_WG_ACTION_SEND_STAGED)
+		sent_data = flush_staged(node, peer, now);
+	if ((actions & NY_WG_ACTION_SEND_KEEPALIVE) && !sent_data && peer->has_endpoint) {
+		uint8_t buf[NY_WG_DATA_MIN_LEN];
+		struct ny_wg_packet ka = { buf, 0, sizeof(buf), 0 };
+
+		seal_and_send(node, peer, &ka, 1, now);
+	}
+	if (actions & NY_WG_ACTION_SEND_INITIATION)
+		send_initiation(node, peer, now);
+}
+
+static void handle_handshake(struct ny_dp_node *node, const struct ny_dp_hs_msg *m, bool under_load, uint64_t now)
+{
+	struct ny_wg_rx rx;
+	struct ny_dp_peer *peer;
+
+	ny_wg_device_receive_handshake(&node->dev, m->msg, m->len, &m->src, sizeof(m->src), under_load, now, &rx);
+	if (rx.reply_len && !rx.peer) /* a cookie reply */
+		send_to(node, &m->src, rx.reply, rx.reply_len);
+	if (!rx.peer)
+		return;
+	peer = rx.peer->user;
+	/* Authenticated: the peer is where this came from (roaming, whitepaper §2.1). */
+	if (!peer->has_endpoint || memcmp(&peer->endpoint, &m->src, sizeof(m->src)) != 0) {
+		char where[64];
+
+		ny_io_addr_format(&m->src, where, sizeof(where));
+		ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
+		peer->endpoint = m->src;
+		peer->has_endpoint = true;
+	}
+	if (rx.reply_len)
+		send_to(node, &m->src, rx.reply, rx.reply_len);
+	if (rx.type == NY_WG_MSG_RESPONSE)
+		ny_log_info("wg", "peer %s: handshake complete", peer->id);
+	act(node, peer, rx.actions, now);
+}
+
+static void drain_handshakes(struct ny_dp_node *node, uint64_t now)
+{
+	static struct ny_dp_hs_msg batch[HS_QUEUE_LEN]; /* control thread only */
+	struct ny_dp_hs_queue *q = node->hs_queue;
+	unsigned n;
+	bool under_load;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->count;
+	under_load = n > HS_UNDER_LOAD;
+	for (unsigned i = 0; i < n; i++)
+		batch[i] = q->msgs[(q->head + i) % HS_QUEUE_LEN];
+	q->head = (q->head + n) % HS_QUEUE_LEN;
+	q->count = 0;
+	pthread_mutex_unlock(&q->lock);
+
+	for (unsigned i = 0; i < n; i++)
+		handle_handshake(node, &batch[i], under_load, now);
+}
+
+/* Fires due timers and pending requests; returns the next deadline. Context: control thread, under wg_lock. */
+static uint64_t run_timers(struct ny_dp_node *node, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < node->n_peers; i++) {
+		struct ny_dp_peer *peer = &node->peers[i];
+		uint32_t actions = ny_wg_timers_tick(peer->wg, now) | atomic_exchange(&peer->pending, 0);
+		uint64_t d;
+
+		act(node, peer, actions, now);
+		d = ny_wg_timers_next_deadline(peer->wg);
+		next = d < next ? d : next;
+	}
+	return next;
+}
+
+static void *control_main(void *arg)
+{
+	struct ny_dp_node *node = arg;
+	uint64_t next = 0;
+
+	while (!atomic_load(&node->stop)) {
+		uint64_t now = ny_clock_mono_ns(), v;
+		struct pollfd p = { .fd = node->control_wake, .events = POLLIN };
+		int timeout = next <= now ? 0 : (int)((next - now) / 1000000 + 1);
+
+		poll(&p, 1, timeout > 250 ? 250 : timeout);
+		if (read(node->control_wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			break;
+		now = ny_clock_mono_ns();
+		pthread_mutex_lock(&node->wg_lock);
+		drain_handshakes(node, now);
+		next = run_timers(node, now);
+		pthread_mutex_unlock(&node->wg_lock);
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------------------------- */
+
+static unsigned shard_count(const struct ny_dp_config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->shards)
+		return cfg->shards;
+	return cpus > 0 ? (unsigned)cpus : 1;
+}
+
+static int open_shard(struct ny_dp_node *node, unsigned i, char *err, size_t err_len)
+{
+	int tun_fd = -1, udp_fd = -1, ret;
+
+	ret = ny_io_tun_open(node->cfg.ifname, node->cfg.vnet, &tun_fd, &node->features);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot open TUN queue %u of %s: %s%s", i, node->cfg.ifname, strerror(-ret),
+			 ret == -EPERM ? " (nylon run needs root or CAP_NET_ADMIN)" :
+			 ret == -ENOENT ? " (no /dev/net/tun: load the tun module)" : "");
+		return ret;
+	}
+	node->features.udp_probe_port_free = i == 0;
+	ret = ny_io_udp_open(node->cfg.port, &udp_fd, &node->features);
+	if (ret < 0) {
+		snprintf(err, err_len, "cannot listen on UDP port %u: %s%s", node->cfg.port, strerror(-ret),
+			 ret == -EADDRINUSE ? " (another nylon or WireGuard on this port?)" : "");
+		close(tun_fd);
+		return ret;
+	}
+	node->shards[i] = ny_dp_shard_new(node, i, tun_fd, udp_fd, err, err_len);
+	if (!node->shards[i]) {
+		close(tun_fd);
+		close(udp_fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ny_dp_node_start(struct ny_dp_node *node, char *err, size_t err_len)
+{
+	unsigned n = shard_count(&node->cfg);
+	int ret;
+
+	node->shards = calloc(n, sizeof(*node->shards));
+	node->control_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!node->shards || node->control_wake < 0) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if ((ret = open_shard(node, i, err, err_len)) < 0)
+			return ret;
+		node->n_shards++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if ((ret = ny_dp_shard_start(node->shards[i])) < 0) {
+			snprintf(err, err_len, "cannot start shard %u: %s", i, strerror(-ret));
+			return ret;
+		}
+	}
+	/* Routers with endpoints get a session at once, so the first packet does not wait for a handshake. */
+	for (size_t i = 0; i < node->n_peers; i++)
+		if (node->peers[i].has_endpoint)
+			atomic_fetch_or(&node->peers[i].pending, NY_WG_ACTION_SEND_INITIATION);
+	if ((ret = pthread_create(&node->control, NULL, control_main, node)) != 0) {
+		snprintf(err, err_len, "cannot start the control thread: %s", strerror(ret));
+		return -ret;
+	}
+	node->control_started = true;
+	return 0;
+}
+
+void ny_dp_node_stop(struct ny_dp_node *node)
+{
+	uint64_t one = 1;
+
+	atomic_store(&node->stop, true);
+	if (node->control_wake >= 0 && write(node->control_wake, &one, sizeof(one)) < 0)
+		ny_log_warn("dataplane", "cannot wake the control thread: %s", strerror(errno));
+	for (unsigned i = 0; i < node->n_shards; i++)
+		ny_dp_shard_join(node->shards[i]);
+	if (node->control_started)
+		pthread_join(node->control, NULL);
+	node->control_started = false;
+	for (unsigned i = 0; i < node->n_shards; i++)
+		ny_dp_shard_free(node->shards[i]);
+	node->n_shards = 0;
+}
+
+void ny_dp_node_destroy(struct ny_dp_node *node)
+{
+	ny_dp_node_stop(node);
+	free(node->shards);
+	if (node->control_wake >= 0)
+		close(node->control_wake);
+	for (size_t i = 0; i < node->n_peers; i++)
+		free(node->peers[i].staged);
+	free(node->peers);
+	free(node->routes);
+	free(node->hs_queue);
+	ny_aead_ctx_free(node->control_aead);
+	ny_wg_device_destroy(&node->dev);
+	pthread_mutex_destroy(&node->wg_lock);
+}
+
+void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < node->n_shards; i++) {
+		const struct ny_dp_stats *s = &node->shards[i]->stats;
+
+		out->rx_udp_pkts += s->rx_udp_pkts;
+		out->rx_udp_bytes += s->rx_udp_bytes;
+		out->rx_tun_pkts += s->rx_tun_pkts;
+		out->rx_tun_bytes += s->rx_tun_bytes;
+		out->tx_udp_pkts += s->tx_udp_pkts;
+		out->tx_tun_pkts += s->tx_tun_pkts;
+		out->batches += s->batches;
+		out->batch_pkts += s->batch_pkts;
+		for (int d = 0; d < NY_DP_DROP__COUNT; d++)
+			out->drops[d] += s->drops[d];
+	}
+}
+
+const char *ny_dp_node_backend(const struct ny_dp_node *node)
+{
+	return node->n_shards ? ny_io_backend_name(ny_io_backend_of(node->shards[0]->io)) : "none";
+}

@@ -1,0 +1,432 @@
+/* A shard: one thread, one TUN queue, one UDP socket, one I/O backend. Each loop iteration waits once, then
+ * moves a batch from the UDP socket to the TUN (decrypt) and a batch from the TUN to the UDP socket (encrypt),
+ * grouping packets per keypair for the engine and per peer for UDP GSO. Context: its own thread. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataplane/internal.h"
+#include "nylon/base.h"
+#include "nylon/offload.h"
+
+#define NY_DP_HEADROOM NY_WG_DATA_HEADER_LEN
+#define NY_DP_MAX_PAYLOAD (NY_DP_SEG_LEN - NY_WG_DATA_HEADER_LEN - NY_WG_PADDING - NY_AEAD_TAG_LEN)
+
+struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int tun_fd, int udp_fd,
+				    char *err, size_t err_len)
+{
+	struct ny_dp_shard *s = calloc(1, sizeof(*s));
+	const char *why = NULL;
+	int ret;
+
+	if (!s)
+		return NULL;
+	s->node = node;
+	s->index = index;
+	s->tun_fd = tun_fd;
+	s->udp_fd = udp_fd;
+	s->aead = ny_aead_ctx_new(node->cfg.aead);
+	s->arena = malloc((size_t)NY_DP_SEGS * NY_DP_SEG_LEN);
+	s->gro_arena = malloc(NY_DP_GRO_ARENA);
+	if (!s->aead || !s->arena || !s->gro_arena)
+		goto fail;
+	ret = ny_io_create(&s->io, node->cfg.backend, tun_fd, udp_fd, &node->features, &why);
+	if (ret < 0) {
+		snprintf(err, err_len, "shard %u: no I/O backend: %s", index, why ? why : strerror(-ret));
+		goto fail;
+	}
+	return s;
+fail:
+	ny_aead_ctx_free(s->aead);
+	free(s->arena);
+	free(s->gro_arena);
+	free(s);
+	return NULL;
+}
+
+void ny_dp_shard_free(struct ny_dp_shard *s)
+{
+	if (!s)
+		return;
+	ny_io_destroy(s->io);
+	close(s->tun_fd);
+	close(s->udp_fd);
+	ny_aead_ctx_free(s->aead);
+	free(s->arena);
+	free(s->gro_arena);
+	free(s);
+}
+
+/* ---- UDP -> TUN ---------------------------------------------------------------------------------------------- */
+
+/* Cuts received datagrams (GRO trains included) into WireGuard messages: handshakes go to the control thread,
+ * transport data is collected in s->pkts. Returns the number of data packets. */
+static size_t collect_udp(struct ny_dp_shard *s, struct ny_io_dgram *d, int n)
+{
+	size_t count = 0;
+
+	for (int i = 0; i < n; i++) {
+		uint32_t step = d[i].gso_size ? d[i].gso_size : d[i].len;
+
+		for (uint32_t off = 0; off < d[i].len && count < NY_DP_SEGS; off += step) {
+			uint8_t *msg = d[i].data + off;
+			uint32_t len = d[i].len - off < step ? d[i].len - off : step;
+
+			switch (ny_wg_message_classify(msg, len)) {
+			case NY_WG_MSG_DATA:
+				s->pkts[count] = (struct ny_wg_packet){ msg, len, len, 0 };
+				s->pkt_src[count++] = d[i].src;
+				break;
+			case NY_WG_MSG_INITIATION:
+			case NY_WG_MSG_RESPONSE:
+			case NY_WG_MSG_COOKIE:
+				if (ny_dp_hs_queue_push(s->node, msg, len, &d[i].src) < 0)
+					ny_dp_count_drop(&s->stats, NY_DP_DROP_HANDSHAKE_QUEUE, 1);
+				break;
+			default:
+				ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, 1);
+				break;
+			}
+		}
+	}
+	return count;
+}
+
+static uint32_t receiver_index(const struct ny_wg_packet *p)
+{
+	return ny_wg_le32_load(p->buf + 4);
+}
+
+/* The newest authenticated source is where the peer is now (roaming). Context: under wg_lock. */
+static void update_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *src)
+{
+	char where[64];
+
+	if (peer->has_endpoint && memcmp(&peer->endpoint, src, sizeof(*src)) == 0)
+		return;
+	peer->endpoint = *src;
+	peer->has_endpoint = true;
+	ny_io_addr_format(src, where, sizeof(where));
+	ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
+}
+
+/* Decrypts runs of packets that share a receiver index as one engine batch. */
+static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
+{
+	struct ny_dp_node *node = s->node;
+
+	pthread_mutex_lock(&node->wg_lock);
+	for (size_t i = 0, j; i < n; i = j) {
+		struct ny_wg_keypair *kp = ny_wg_transport_lookup(&node->dev, s->pkts[i].buf, s->pkts[i].len);
+		struct ny_dp_peer *peer;
+		uint32_t actions = 0;
+		size_t last_ok = SIZE_MAX;
+
+		for (j = i + 1; j < n && receiver_index(&s->pkts[j]) == receiver_index(&s->pkts[i]); j++)
+			;
+		if (!kp) {
+			for (size_t k = i; k < j; k++)
+				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, j - i);
+			continue;
+		}
+		ny_wg_transport_decrypt_batch(&node->dev, kp, s->aead, s->pkts + i, j - i, now, &actions);
+		peer = ny_wg_keypair_peer(kp)->user;
+		for (size_t k = i; k < j; k++)
+			if (s->pkts[k].drop == NY_WG_DROP_NONE)
+				last_ok = k;
+		if (last_ok != SIZE_MAX)
+			update_endpoint(peer, &s->pkt_src[last_ok]);
+		if (actions)
+			ny_dp_peer_request(node, peer, actions);
+	}
+	pthread_mutex_unlock(&node->wg_lock);
+}
+
+/* Checks the inner IP header of each decrypted packet and trims the padding; the survivors are listed in
+ * s->gro_in. Returns their number. */
+static size_t inner_packets(struct ny_dp_shard *s, size_t n)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ny_wg_packet *p = &s->pkts[i];
+		uint8_t *ip = p->buf + NY_WG_DATA_HEADER_LEN;
+		size_t len;
+
+		if (p->drop != NY_WG_DROP_NONE) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, 1);
+			continue;
+		}
+		ny_dp_count(&s->stats.rx_udp_pkts, 1);
+		ny_dp_count(&s->stats.rx_udp_bytes, p->len);
+		if (p->len == 0) /* keepalive */
+			continue;
+		if (ip[0] >> 4 == 8) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_CONTROL_MSG, 1);
+			continue;
+		}
+		len = ny_dp_ip_len(ip, p->len);
+		if (!len) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_NOT_IP, 1);
+			continue;
+		}
+		s->gro_in[out++] = (struct ny_offload_pkt){ ip, len };
+	}
+	return out;
+}
+
+/* TUN writes for the inner packets. With offloads on, consecutive segments of one flow are coalesced into
+ * super-packets (GRO on write) so the kernel's stack sees a few large packets instead of many small ones. */
+static size_t to_tun(struct ny_dp_shard *s, size_t n)
+{
+	const struct ny_io_features *f = &s->node->features;
+	unsigned flags = NY_OFFLOAD_DATA_VALID | (f->tun_uso ? NY_OFFLOAD_COALESCE_UDP : 0);
+	int out;
+
+	if (!f->tun_vnet) {
+		for (size_t i = 0; i < n; i++)
+			s->tun_out[i] = (struct ny_io_pkt){ s->gro_in[i].data, (uint32_t)s->gro_in[i].len };
+		return n;
+	}
+	out = ny_offload_coalesce(s->gro_in, n, s->gro_out, NY_DP_SEGS, s->gro_arena, NY_DP_GRO_ARENA, flags);
+	if (out < 0) {
+		ny_dp_count_drop(&s->stats, NY_DP_DROP_OFFLOAD, n);
+		return 0;
+	}
+	for (int i = 0; i < out; i++)
+		s->tun_out[i] = (struct ny_io_pkt){ s->gro_out[i].data, (uint32_t)s->gro_out[i].len };
+	return (size_t)out;
+}
+
+static void udp_to_tun(struct ny_dp_shard *s, struct ny_io_dgram *d, int n, uint64_t now)
+{
+	size_t count = collect_udp(s, d, n), out;
+
+	if (!count)
+		return;
+	decrypt_all(s, count, now);
+	out = to_tun(s, inner_packets(s, count));
+	ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun(s->io, s->tun_out, out));
+}
+
+/* ---- TUN -> UDP ---------------------------------------------------------------------------------------------- */
+
+static uint8_t *seg(struct ny_dp_shard *s, size_t i)
+{
+	return s->arena + i * NY_DP_SEG_LEN;
+}
+
+/* Splits what the TUN gave (super-packets with a virtio-net header when offloads are on) into IP packets in
+ * segment buffers with room for the WireGuard header, padding and tag. Returns how many packets it wrote from
+ * index `at`; each gets the same peer, looked up once. */
+static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_t at)
+{
+	size_t room = NY_DP_SEGS - at;
+	int n;
+
+	if (!s->node->features.tun_vnet) {
+		if (in->len > NY_DP_MAX_PAYLOAD) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_TOO_BIG, 1);
+			return 0;
+		}
+		memcpy(seg(s, at) + NY_DP_HEADROOM, in->data, in->len);
+		s->split_len[0] = in->len;
+		return room ? 1 : 0;
+	}
+	for (size_t i = 0; i < room && i < NY_DP_SEGS; i++)
+		s->split_out[i] = seg(s, at + i) + NY_DP_HEADROOM;
+	n = ny_offload_split(in->data, in->len, s->split_out, s->split_len, room, NY_DP_MAX_PAYLOAD);
+	if (n < 0) {
+		ny_dp_count_drop(&s->stats, n == -ENOBUFS ? NY_DP_DROP_TOO_BIG : NY_DP_DROP_OFFLOAD, 1);
+		return 0;
+	}
+	return (size_t)n;
+}
+
+static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n)
+{
+	size_t count = 0;
+
+	for (int i = 0; i < n && count < NY_DP_SEGS; i++) {
+		size_t got = split_one(s, &in[i], count);
+		const uint8_t *first = seg(s, count) + NY_DP_HEADROOM;
+		struct ny_dp_peer *peer;
+
+		if (!got)
+			continue;
+		if (!ny_dp_ip_len(first, s->split_len[0])) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_NOT_IP, got);
+			continue;
+		}
+		peer = ny_dp_route_lookup(s->node, first, s->split_len[0]);
+		if (!peer) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ROUTE, got);
+			continue;
+		}
+		for (size_t k = 0; k < got; k++, count++) {
+			s->pkts[count] = (struct ny_wg_packet){ seg(s, count), (uint32_t)s->split_len[k], NY_DP_SEG_LEN, 0 };
+			s->pkt_peer[count] = peer;
+			ny_dp_count(&s->stats.rx_tun_bytes, s->split_len[k]);
+		}
+		ny_dp_count(&s->stats.rx_tun_pkts, got);
+	}
+	return count;
+}
+
+/* Reorders packets so each peer's are contiguous, keeping their order within a peer. */
+static void group_by_peer(struct ny_dp_shard *s, size_t n)
+{
+	static _Thread_local struct ny_wg_packet tmp[NY_DP_SEGS];
+	static _Thread_local struct ny_dp_peer *tmp_peer[NY_DP_SEGS];
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ny_dp_peer *peer = s->pkt_peer[i];
+
+		if (!peer)
+			continue;
+		for (size_t j = i; j < n; j++) {
+			if (s->pkt_peer[j] != peer)
+				continue;
+			tmp[out] = s->pkts[j];
+			tmp_peer[out++] = peer;
+			if (j != i)
+				s->pkt_peer[j] = NULL;
+		}
+	}
+	memcpy(s->pkts, tmp, out * sizeof(tmp[0]));
+	memcpy(s->pkt_peer, tmp_peer, out * sizeof(tmp_peer[0]));
+}
+
+/* No session yet: keep copies for the control thread to send after the handshake. Context: under wg_lock. */
+static void stage(struct ny_dp_shard *s, struct ny_dp_peer *peer, const struct ny_wg_packet *pkts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct ny_dp_staged_pkt *st;
+
+		if (peer->n_staged == NY_DP_STAGED_MAX) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_STAGED_FULL, n - i);
+			return;
+		}
+		st = &peer->staged[peer->n_staged++];
+		st->len = pkts[i].len;
+		memcpy(st->data + NY_DP_HEADROOM, pkts[i].buf + NY_DP_HEADROOM, pkts[i].len);
+	}
+}
+
+/* Appends UDP sends for one peer's sealed packets: runs of equal-sized packets become one GSO send. */
+static size_t add_sends(struct ny_dp_shard *s, size_t n_sends, const struct ny_io_addr *dst, size_t first,
+			size_t n)
+{
+	const bool gso = s->node->features.udp_gso;
+
+	for (size_t i = first; i < first + n;) {
+		uint32_t size = s->pkts[i].len;
+		size_t j = i + 1;
+
+		size_t total = size;
+
+		s->iov[i] = (struct iovec){ s->pkts[i].buf, size };
+		/* A GSO train is one UDP datagram to the kernel until it is cut: it must fit the 16-bit length. */
+		while (gso && j < first + n && j - i < NY_DP_GSO_MAX && s->pkts[j].len <= size &&
+		       total + s->pkts[j].len <= NY_DP_GSO_BYTES) {
+			total += s->pkts[j].len;
+			s->iov[j] = (struct iovec){ s->pkts[j].buf, s->pkts[j].len };
+			/* A shorter packet may only end a GSO train. */
+			if (s->pkts[j++].len < size)
+				break;
+		}
+		s->sends[n_sends++] = (struct ny_io_send){ *dst, &s->iov[i], (unsigned)(j - i),
+							   (uint16_t)(j - i > 1 ? size : 0) };
+		i = j;
+	}
+	return n_sends;
+}
+
+static void tun_to_udp(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n, uint64_t now)
+{
+	struct ny_dp_node *node = s->node;
+	size_t count = collect_tun(s, in, n), n_sends = 0, sent_pkts = 0;
+
+	if (!count)
+		return;
+	group_by_peer(s, count);
+	pthread_mutex_lock(&node->wg_lock);
+	for (size_t i = 0, j; i < count; i = j) {
+		struct ny_dp_peer *peer = s->pkt_peer[i];
+		uint32_t actions = 0;
+		int ret;
+
+		for (j = i + 1; j < count && s->pkt_peer[j] == peer; j++)
+			;
+		ret = ny_wg_transport_encrypt_batch(peer->wg, s->aead, s->pkts + i, j - i, now, &actions);
+		if (ret == -ENOKEY)
+			stage(s, peer, s->pkts + i, j - i);
+		else if (ret < 0)
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, j - i);
+		else if (!peer->has_endpoint)
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ENDPOINT, j - i);
+		else {
+			n_sends = add_sends(s, n_sends, &peer->endpoint, i, j - i);
+			sent_pkts += j - i;
+		}
+		if (actions)
+			ny_dp_peer_request(node, peer, actions);
+	}
+	pthread_mutex_unlock(&node->wg_lock);
+	ny_io_send_udp(s->io, s->sends, n_sends);
+	ny_dp_count(&s->stats.tx_udp_pkts, sent_pkts);
+}
+
+/* ---- the loop ---------------------------------------------------------------------------------------------- */
+
+static void *shard_main(void *arg)
+{
+	struct ny_dp_shard *s = arg;
+	struct ny_io_dgram dgrams[NY_IO_BATCH];
+	struct ny_io_pkt tun[NY_IO_BATCH];
+
+	while (!atomic_load_explicit(&s->node->stop, memory_order_relaxed)) {
+		int ret = ny_io_wait(s->io, 200), n;
+		uint64_t now = ny_clock_mono_ns();
+
+		if (ret < 0) {
+			ny_log_error("shard", "shard %u: waiting for I/O failed: %s", s->index, strerror(-ret));
+			break;
+		}
+		n = ny_io_recv_udp(s->io, dgrams, NY_IO_BATCH);
+		if (n > 0) {
+			udp_to_tun(s, dgrams, n, now);
+			ny_dp_count(&s->stats.batches, 1);
+			ny_dp_count(&s->stats.batch_pkts, (uint64_t)n);
+		}
+		n = ny_io_recv_tun(s->io, tun, NY_IO_BATCH);
+		if (n > 0) {
+			tun_to_udp(s, tun, n, now);
+			ny_dp_count(&s->stats.batches, 1);
+			ny_dp_count(&s->stats.batch_pkts, (uint64_t)n);
+		}
+	}
+	return NULL;
+}
+
+int ny_dp_shard_start(struct ny_dp_shard *s)
+{
+	int ret = pthread_create(&s->thread, NULL, shard_main, s);
+
+	if (ret)
+		return -ret;
+	s->started = true;
+	return 0;
+}
+
+void ny_dp_shard_join(struct ny_dp_shard *s)
+{
+	if (!s || !s->started)
+		return;
+	ny_io_wake(s->io);
+	pthread_join(s->thread, NULL);
+	s->started = false;
+}

@@ -1,0 +1,119 @@
+/* Backend selection and the calls every backend shares. */
+#include "nylon/io.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "io/backend.h"
+
+const char *ny_io_backend_name(enum ny_io_backend backend)
+{
+	switch (backend) {
+	case NY_IO_URING:
+		return "io_uring";
+	case NY_IO_EPOLL:
+		return "epoll";
+	default:
+		return "auto";
+	}
+}
+
+int ny_io_backend_parse(const char *name, enum ny_io_backend *out)
+{
+	static const enum ny_io_backend all[] = { NY_IO_AUTO, NY_IO_URING, NY_IO_EPOLL };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(name, ny_io_backend_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int udp_fd,
+		 const struct ny_io_features *features, const char **why)
+{
+	struct ny_io *io = NULL;
+	int ret = -EINVAL;
+
+	*why = NULL;
+	if (backend == NY_IO_URING || backend == NY_IO_AUTO)
+		ret = ny_io_uring_create(&io, why);
+	/* AUTO falls back to epoll when io_uring is missing or blocked (seccomp, kernel.io_uring_disabled). */
+	if (backend == NY_IO_EPOLL || (backend == NY_IO_AUTO && ret < 0))
+		ret = ny_io_epoll_create(&io, why);
+	if (ret < 0)
+		return ret;
+	io->tun_fd = tun_fd;
+	io->udp_fd = udp_fd;
+	io->features = *features;
+	*out = io;
+	return 0;
+}
+
+void ny_io_destroy(struct ny_io *io)
+{
+	if (io)
+		io->ops->destroy(io);
+}
+
+enum ny_io_backend ny_io_backend_of(const struct ny_io *io)
+{
+	return io->backend;
+}
+
+int ny_io_wait(struct ny_io *io, int timeout_ms)
+{
+	io->stats.waits++;
+	return io->ops->wait(io, timeout_ms);
+}
+
+int ny_io_recv_udp(struct ny_io *io, struct ny_io_dgram *out, size_t n)
+{
+	int got = io->ops->recv_udp(io, out, n);
+
+	if (got > 0) {
+		io->stats.udp_rx_batches++;
+		io->stats.udp_rx_dgrams += (uint64_t)got;
+	}
+	return got;
+}
+
+int ny_io_recv_tun(struct ny_io *io, struct ny_io_pkt *out, size_t n)
+{
+	int got = io->ops->recv_tun(io, out, n);
+
+	if (got > 0) {
+		io->stats.tun_rx_batches++;
+		io->stats.tun_rx_pkts += (uint64_t)got;
+	}
+	return got;
+}
+
+int ny_io_send_udp(struct ny_io *io, const struct ny_io_send *sends, size_t n)
+{
+	return n ? io->ops->send_udp(io, sends, n) : 0;
+}
+
+int ny_io_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n)
+{
+	return n ? io->ops->send_tun(io, pkts, n) : 0;
+}
+
+void ny_io_wake(struct ny_io *io)
+{
+	uint64_t one = 1;
+
+	/* A full counter (EAGAIN) already means "woken". */
+	if (write(io->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+const struct ny_io_stats *ny_io_stats(const struct ny_io *io)
+{
+	return &io->stats;
+}

@@ -166,7 +166,7 @@ out:
 	return ret;
 }
 
-static void log_stats(const struct ny_dp_node *dp)
+static void log_stats(struct ny_dp_node *dp)
 {
 	struct ny_dp_stats st;
 
@@ -177,6 +177,10 @@ static void log_stats(const struct ny_dp_node *dp)
 	for (int d = 0; d < NY_DP_DROP__COUNT; d++)
 		if (st.drops[d])
 			ny_log_info("run", "drops: %s=%llu", ny_dp_drop_name(d), (unsigned long long)st.drops[d]);
+	for (int d = 1; d < NY_WG_DROP__COUNT; d++)
+		if (dp->dev.stats.drops[d])
+			ny_log_info("run", "wireguard drops: %s=%llu", ny_wg_drop_name(d),
+				    (unsigned long long)dp->dev.stats.drops[d]);
 }
 
 static int wait_for_signal(void)

@@ -306,7 +306,9 @@ static int route_request(struct ny_sys *s, uint16_t type, uint16_t flags, unsign
 	rtm->rtm_family = (uint8_t)dst->addr.family;
 	rtm->rtm_dst_len = dst->bits;
 	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = NY_SYS_ROUTE_PROTO; /* on delete: match only our routes (IPv4 and IPv6 both check it) */
+	/* On delete, a non-zero protocol must match too, in fib_table_delete (IPv4) and ip6_route_del (IPv6):
+	 * test/netns/sys_netlink.sh checks both on the running kernel (a `proto boot` route survives our delete). */
+	rtm->rtm_protocol = NY_SYS_ROUTE_PROTO;
 	rtm->rtm_type = RTN_UNICAST;
 	/* A device route without gateway is link-scoped for IPv4, as `ip route add P dev X` makes it (IPv6 has no
 	 * route scopes). On delete, RT_SCOPE_NOWHERE matches any scope. */

@@ -13,6 +13,8 @@
 #   |           198.19.0.9/32, 198.19.3.0/24, fd00:9::/64                         |
 #   +-----------------------------------------------------------------------------+
 #
+# Last, the probe adds an address and a route again and the script deletes d0 under it: undo must still succeed.
+#
 # Run alone: `ctest -R netns.sys_netlink` or `NY_BUILD_DIR=<build> bash test/netns/sys_netlink.sh`. Needs root.
 set -eu -o pipefail
 
@@ -134,6 +136,16 @@ expect_no_addr fd00::1/128
 expect_addr 198.19.0.9/32
 expect_route -4 198.19.3.0/24 boot
 expect_route -6 fd00:9::/64 boot
+next_stage
+
+wait_stage readd
+expect_addr 198.19.0.1/32
+expect_route -4 198.19.1.0/24 "$PROTO"
+# As when the TUN goes away before shutdown: undo must not fail on what vanished with it.
+ip -n "$ns" link del d0
+next_stage
+
+wait_stage gone
 next_stage
 
 rc=0

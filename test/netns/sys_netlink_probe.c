@@ -14,6 +14,8 @@
  *   sync    to {198.19.1.0/24, 198.19.4.0/24, fd00:2::/64}
  *   resync  the same set again, after the script deleted 198.19.4.0/24 behind our back: it comes back
  *   undo    everything we added is removed; the record is empty
+ *   readd   198.19.0.1 and 198.19.1.0/24 again (the script then deletes the interface)
+ *   gone    undo with the interface gone: -ENODEV/-ESRCH are not errors, the record ends empty
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -152,6 +154,17 @@ static void run(void)
 
 	stage = "undo";
 	expect(ny_sys_undo_all(sys), 0, "undo_all");
+	expect_count(0);
+	stage_done();
+
+	stage = "readd";
+	addr_add("198.19.0.1");
+	route_add("198.19.1.0/24");
+	expect_count(2);
+	stage_done();
+
+	stage = "gone";
+	expect(ny_sys_undo_all(sys), 0, "undo_all with the interface gone");
 	expect_count(0);
 	stage_done();
 }

@@ -26,3 +26,7 @@ endif()
 if(NY_BUILD_FUZZ AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
   message(FATAL_ERROR "NY_BUILD_FUZZ needs clang (CC=clang): libFuzzer is a clang feature")
 endif()
+if(NY_BUILD_FUZZ)
+  # Coverage instrumentation for the library too, or the fuzzers would only see their own files.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

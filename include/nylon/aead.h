@@ -31,7 +31,8 @@ int ny_aead_provider_parse(const char *name, enum ny_aead_provider *out);
 void ny_aead_set_key(struct ny_aead_ctx *ctx, const uint8_t key[32]);
 /* Encrypts len bytes of buf in place and writes the 16-byte tag at buf + len. Returns 0 or -EIO. */
 int ny_aead_seal(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len);
-/* Decrypts len - 16 bytes of buf in place, checking the tag at the end. False when it does not verify. */
+/* Decrypts len - 16 bytes of buf in place, checking the tag at the end. False when it does not verify; buf then
+ * holds unauthenticated bytes (OpenSSL) or zeros (libsodium) and must not be used. */
 bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len);
 
 #endif

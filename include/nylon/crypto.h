@@ -23,7 +23,7 @@ int ny_crypto_init(void);
 
 /* HASH(input): BLAKE2s-256 of the concatenation of up to two buffers (b may be NULL). */
 void ny_crypto_hash(uint8_t out[NY_HASH_LEN], const void *a, size_t a_len, const void *b, size_t b_len);
-/* MAC(key, input): keyed BLAKE2s with a 128-bit output. */
+/* MAC(key, input): keyed BLAKE2s with a 128-bit output. key_len is at most 32 (BLAKE2s' key size). */
 void ny_crypto_mac(uint8_t out[NY_MAC_LEN], const uint8_t *key, size_t key_len, const void *in, size_t len);
 /* HMAC(key, input) over BLAKE2s-256 (RFC 2104, block size 64). */
 void ny_crypto_hmac(uint8_t out[NY_HASH_LEN], const uint8_t *key, size_t key_len, const void *in, size_t len);

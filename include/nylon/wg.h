@@ -35,7 +35,8 @@
 #define NY_WG_COOKIE_SECRET_LATENCY (5 * NY_WG_NSEC)
 #define NY_WG_INITIATIONS_PER_SECOND 50
 
-/* Replay window (RFC 6479 style ring of bitmap words): the newest NY_WG_REPLAY_WINDOW counters are tracked. */
+/* Replay window (RFC 6479 style ring of bitmap words): counters from the greatest seen back to greatest - NY_WG_REPLAY_WINDOW
+ * are tracked (as the Linux module's counter_validate()). */
 #define NY_WG_REPLAY_WORDS 128
 #define NY_WG_REPLAY_BITS (NY_WG_REPLAY_WORDS * 64)
 #define NY_WG_REPLAY_WINDOW (NY_WG_REPLAY_BITS - 64)

@@ -78,6 +78,15 @@ static bool decrypt_and_hash(uint8_t *plain, const uint8_t *src, size_t src_len,
 	return true;
 }
 
+/* A fresh ephemeral private key from the device's random source (libsodium's generator unless a test injects
+ * one), clamped as RFC 7748 §5 says. */
+static void generate_ephemeral(struct ny_wg_device *dev, uint8_t priv[NY_KEY_LEN])
+{
+	dev->random(dev->source_ctx, priv, NY_KEY_LEN);
+	priv[0] &= 248;
+	priv[31] = (priv[31] & 127) | 64;
+}
+
 /* TAI64N: big-endian 2^62 + 10 + seconds (the label and offset WireGuard uses), then big-endian nanoseconds
  * rounded down to a power of two near 1/INITIATIONS_PER_SECOND so the timestamp does not leak fine timing. */
 void ny_wg_tai64n(uint8_t out[NY_WG_TIMESTAMP_LEN], uint64_t wall_ns)
@@ -118,7 +127,7 @@ int ny_wg_noise_create_initiation(struct ny_wg_peer *peer, uint64_t now, struct 
 	handshake_init(hs->chaining_key, hs->hash, peer->public_key);
 
 	/* e */
-	ny_crypto_x25519_generate(hs->ephemeral_private);
+	generate_ephemeral(dev, hs->ephemeral_private);
 	ny_crypto_x25519_public(msg->unencrypted_ephemeral, hs->ephemeral_private);
 	mix_ephemeral(hs->chaining_key, hs->hash, msg->unencrypted_ephemeral);
 
@@ -232,7 +241,7 @@ int ny_wg_noise_create_response(struct ny_wg_peer *peer, uint64_t now, struct ny
 	msg->receiver_index = ny_cpu_to_le32(hs->remote_index);
 
 	/* e */
-	ny_crypto_x25519_generate(hs->ephemeral_private);
+	generate_ephemeral(dev, hs->ephemeral_private);
 	ny_crypto_x25519_public(msg->unencrypted_ephemeral, hs->ephemeral_private);
 	mix_ephemeral(hs->chaining_key, hs->hash, msg->unencrypted_ephemeral);
 

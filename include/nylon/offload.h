@@ -133,7 +133,9 @@ struct ny_offload_pkt {
  * segments in different windows are not coalesced with each other. */
 #define NY_OFFLOAD_WINDOW 128
 
-/* Most UDP segments in one USO super-packet: Linux's UDP_MAX_SEGMENTS (64 until 6.9, 128 since). */
+/* Most UDP segments in one USO super-packet. Linux's virtio_net_hdr_to_skb() rejects USO packets with more
+ * payload than gso_size * UDP_MAX_SEGMENTS (a 2023 syzbot fix); UDP_MAX_SEGMENTS is 1 << 6 in most releases and
+ * 1 << 7 in some later trees, so 64 is accepted everywhere. */
 #define NY_OFFLOAD_UDP_MAX_SEGS 64
 
 /* Arena bytes that always suffice for ny_offload_coalesce() of n packets of total_len bytes in all. */
@@ -156,7 +158,7 @@ struct ny_offload_pkt {
  *         NY_OFFLOAD_UDP_MAX_SEGS segments.
  * A group of one is written alone. Everything else (other protocols, malformed packets) is written alone,
  * unchanged, after a vnet header with gso_type NONE and flags 0 (or DATA_VALID with NY_OFFLOAD_DATA_VALID; note
- * that TUN's write path, tun_get_user(), does not act on DATA_VALID as of Linux 6.x, so this is a hint only).
+ * that TUN's write path, tun_get_user() -> virtio_net_hdr_to_skb(), only acts on NEEDS_CSUM, so this is a hint).
  * Splitting a super-packet with ny_offload_split() gives back the original segments byte for byte (except the
  * ids of a DF group with equal ids, which come back counting up).
  *

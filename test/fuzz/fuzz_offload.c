@@ -119,17 +119,17 @@ static void fix_ip_header(uint8_t *ip, size_t len)
 	}
 }
 
-/* Does split segment seg (of an output with gso type gso) equal input packet in? Segments of a group are
- * compared without the IPv4 id and header checksum (see the DF rule in offload.h) and without the L4 checksum:
- * without NY_OFFLOAD_VERIFY_CSUM a wrong one is merged and comes back right, and a TCP checksum of 0x0000 comes
- * back as the equal 0xffff. check_segment() holds those fields to their own standard. */
-static bool same_packet(const uint8_t *seg, size_t seg_len, const struct ny_offload_pkt *in, bool gso)
+/* Does packet seg equal input packet in? Masked (for segments split from a group), it is compared without the
+ * IPv4 id and header checksum (see the DF rule in offload.h) and without the L4 checksum: without
+ * NY_OFFLOAD_VERIFY_CSUM a wrong one is merged and comes back right, and a TCP checksum of 0x0000 comes back as
+ * the equal 0xffff. check_segment() holds those fields to their own standard. */
+static bool same_packet(const uint8_t *seg, size_t seg_len, const struct ny_offload_pkt *in, bool masked)
 {
 	size_t l4, csum;
 
 	if (seg_len != in->len)
 		return false;
-	if (!gso)
+	if (!masked)
 		return memcmp(seg, in->data, seg_len) == 0;
 	l4 = seg[0] >> 4 == 4 ? 20 : 40;
 	csum = l4 + ((seg[0] >> 4 == 4 ? seg[9] : seg[6]) == 6 ? 16 : 6);
@@ -142,10 +142,23 @@ static bool same_packet(const uint8_t *seg, size_t seg_len, const struct ny_offl
 	return true;
 }
 
+/* Finds an unused input equal to seg (exactly, or as same_packet() allows) and marks it used. */
+static bool claim(const uint8_t *seg, size_t seg_len, bool masked, const struct ny_offload_pkt *in, size_t n_in,
+		  bool *used)
+{
+	for (size_t i = 0; i < n_in; i++) {
+		if (!used[i] && same_packet(seg, seg_len, &in[i], masked)) {
+			used[i] = true;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void check_outputs(const struct ny_offload_pkt *in, size_t n_in, const struct ny_offload_pkt *out, int n_outs,
 			  size_t max_len)
 {
-	bool used[MAX_PKTS] = { false };
+	bool used[MAX_PKTS] = { false }, done[MAX_PKTS] = { false }, gso[MAX_PKTS];
 	uint8_t *seg[MAX_PKTS];
 	size_t seg_len[MAX_PKTS], total = 0;
 
@@ -159,29 +172,31 @@ static void check_outputs(const struct ny_offload_pkt *in, size_t n_in, const st
 
 		check(out[k].len >= NY_VNET_HDR_LEN, "output shorter than a vnet header");
 		ny_offload_hdr_decode(out[k].data, &h);
+		check(total < n_in, "more packets out than in");
 		if (h.gso_type == NY_VNET_HDR_GSO_NONE) {
 			/* Written alone: the input, unchanged, whatever it is. */
 			check(h.flags == 0 || h.flags == NY_VNET_HDR_F_DATA_VALID, "alone with odd flags");
-			seg_len[0] = out[k].len - NY_VNET_HDR_LEN;
-			memcpy(seg[0], out[k].data + NY_VNET_HDR_LEN, seg_len[0]);
-			n = 1;
-		} else {
-			n = ny_offload_split(out[k].data, out[k].len, seg, seg_len, n_in, max_len);
-			check(n >= 2, "a coalesced output does not split into two or more packets");
-			for (int j = 0; j < n; j++)
-				check_segment(seg[j], seg_len[j]);
+			seg_len[total] = out[k].len - NY_VNET_HDR_LEN;
+			memcpy(seg[total], out[k].data + NY_VNET_HDR_LEN, seg_len[total]);
+			gso[total++] = false;
+			continue;
 		}
+		n = ny_offload_split(out[k].data, out[k].len, seg + total, seg_len + total, n_in - total, max_len);
+		check(n >= 2, "a coalesced output does not split into two or more packets");
 		for (int j = 0; j < n; j++) {
-			size_t i = 0;
-
-			while (i < n_in && (used[i] || !same_packet(seg[j], seg_len[j], &in[i], h.gso_type != 0)))
-				i++;
-			check(i < n_in, "a split output is none of the inputs");
-			used[i] = true;
-			total++;
+			check_segment(seg[total], seg_len[total]);
+			gso[total++] = true;
 		}
 	}
 	check(total == n_in, "outputs do not hold every input");
+	/* Exact matches first, so that a masked comparison cannot take an input that only one packet equals. */
+	for (size_t j = 0; j < total; j++)
+		done[j] = claim(seg[j], seg_len[j], false, in, n_in, used);
+	for (size_t j = 0; j < total; j++) {
+		if (!done[j])
+			check(gso[j] && claim(seg[j], seg_len[j], true, in, n_in, used),
+			      "a split output is none of the inputs");
+	}
 	for (size_t i = 0; i < n_in; i++)
 		free(seg[i]);
 }

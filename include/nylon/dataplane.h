@@ -114,6 +114,8 @@ void ny_dp_node_stop(struct ny_dp_node *node);
 void ny_dp_node_destroy(struct ny_dp_node *node);
 /* Sums the shards' counters. */
 void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out);
+/* Sums the shards' I/O backend counters. Call only when the shards are stopped or for an approximate view. */
+void ny_dp_node_io_stats(const struct ny_dp_node *node, struct ny_io_stats *out);
 const char *ny_dp_node_backend(const struct ny_dp_node *node);
 
 #endif

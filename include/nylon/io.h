@@ -70,6 +70,7 @@ struct ny_io_stats {
 	uint64_t udp_tx_calls, udp_tx_bytes;
 	uint64_t tun_tx_pkts;
 	uint64_t udp_tx_errors, tun_tx_errors;
+	uint64_t udp_rx_errors; /* truncated or malformed receives */
 };
 
 struct ny_io;

@@ -169,8 +169,16 @@ out:
 static void log_stats(struct ny_dp_node *dp)
 {
 	struct ny_dp_stats st;
+	struct ny_io_stats io;
 
 	ny_dp_node_stats(dp, &st);
+	ny_dp_node_io_stats(dp, &io);
+	ny_log_info("run", "io: waits=%llu udp_rx_dgrams=%llu tun_rx_pkts=%llu udp_tx_calls=%llu tun_tx_pkts=%llu "
+		    "udp_tx_errors=%llu tun_tx_errors=%llu udp_rx_errors=%llu", (unsigned long long)io.waits,
+		    (unsigned long long)io.udp_rx_dgrams, (unsigned long long)io.tun_rx_pkts,
+		    (unsigned long long)io.udp_tx_calls, (unsigned long long)io.tun_tx_pkts,
+		    (unsigned long long)io.udp_tx_errors, (unsigned long long)io.tun_tx_errors,
+		    (unsigned long long)io.udp_rx_errors);
 	ny_log_info("run", "stats: rx_udp=%llu tx_udp=%llu rx_tun=%llu tx_tun=%llu", (unsigned long long)st.rx_udp_pkts,
 		    (unsigned long long)st.tx_udp_pkts, (unsigned long long)st.rx_tun_pkts,
 		    (unsigned long long)st.tx_tun_pkts);

@@ -506,6 +506,26 @@ void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out)
 	}
 }
 
+void ny_dp_node_io_stats(const struct ny_dp_node *node, struct ny_io_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < node->n_shards; i++) {
+		const struct ny_io_stats *s = ny_io_stats(node->shards[i]->io);
+
+		out->waits += s->waits;
+		out->udp_rx_batches += s->udp_rx_batches;
+		out->udp_rx_dgrams += s->udp_rx_dgrams;
+		out->tun_rx_batches += s->tun_rx_batches;
+		out->tun_rx_pkts += s->tun_rx_pkts;
+		out->udp_tx_calls += s->udp_tx_calls;
+		out->udp_tx_bytes += s->udp_tx_bytes;
+		out->tun_tx_pkts += s->tun_tx_pkts;
+		out->udp_tx_errors += s->udp_tx_errors;
+		out->tun_tx_errors += s->tun_tx_errors;
+		out->udp_rx_errors += s->udp_rx_errors;
+	}
+}
+
 const char *ny_dp_node_backend(const struct ny_dp_node *node)
 {
 	return node->n_shards ? ny_io_backend_name(ny_io_backend_of(node->shards[0]->io)) : "none";

@@ -5,6 +5,7 @@
 #include "nylon/io.h"
 
 struct ny_io_ops {
+	int (*start)(struct ny_io *io); /* optional: arm receives once the descriptors are set */
 	int (*wait)(struct ny_io *io, int timeout_ms);
 	int (*recv_udp)(struct ny_io *io, struct ny_io_dgram *out, size_t n);
 	int (*recv_tun)(struct ny_io *io, struct ny_io_pkt *out, size_t n);

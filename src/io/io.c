@@ -51,6 +51,11 @@ int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int
 	io->tun_fd = tun_fd;
 	io->udp_fd = udp_fd;
 	io->features = *features;
+	if (io->ops->start && (ret = io->ops->start(io)) < 0) {
+		*why = "the I/O backend could not arm its first receives";
+		io->ops->destroy(io);
+		return ret;
+	}
 	*out = io;
 	return 0;
 }

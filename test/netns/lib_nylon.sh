@@ -127,19 +127,20 @@ nyn_two_nodes() {
 	NYN_ROUTES[beta]=${NYN_ADDRS[alpha]}
 }
 
-# nyn_dump NAME: the node's output, for failure reports.
+# nyn_dump: every node's output, for failure reports.
 nyn_dump() {
-	local name=$1
-	echo "--- nylon $name: stdout"
-	sed 's/^/    /' "${NYN_OUT[$name]}" 2>/dev/null || true
-	echo "--- nylon $name: stderr (last 40 lines)"
-	tail -n 40 "${NYN_LOG[$name]}" 2>/dev/null | sed 's/^/    /' || true
+	local name
+	for name in "${!NYN_NODE[@]}"; do
+		echo "--- nylon $name: stdout"
+		sed 's/^/    /' "${NYN_OUT[$name]}" 2>/dev/null || true
+		echo "--- nylon $name: stderr (last 40 lines)"
+		tail -n 40 "${NYN_LOG[$name]}" 2>/dev/null | sed 's/^/    /' || true
+	done
 }
 
+# nyn_fail MESSAGE...: fails the scenario after dumping every node's output.
 nyn_fail() {
-	local name=$1
-	shift
-	nyn_dump "$name" >&2
+	nyn_dump >&2
 	ny_fail "$@"
 }
 
@@ -161,9 +162,9 @@ nyn_start() {
 	pid=$NY_BG_PID
 	NYN_PID[$name]=$pid
 	ny_wait_for "$NYN_START_TIMEOUT" nyn__ready_or_dead "$pid" "${NYN_OUT[$name]}" ||
-		nyn_fail "$name" "nylon $name did not print '$NYN_READY_LINE' within $NYN_START_TIMEOUT s"
-	kill -0 "$pid" 2>/dev/null || nyn_fail "$name" "nylon $name exited during start-up"
-	grep -qF "$NYN_READY_LINE" "${NYN_OUT[$name]}" || nyn_fail "$name" "nylon $name exited during start-up"
+		nyn_fail "nylon $name did not print '$NYN_READY_LINE' within $NYN_START_TIMEOUT s"
+	kill -0 "$pid" 2>/dev/null || nyn_fail "nylon $name exited during start-up"
+	grep -qF "$NYN_READY_LINE" "${NYN_OUT[$name]}" || nyn_fail "nylon $name exited during start-up"
 	ny_log "nylon $name up (pid $pid): $(grep -o 'node [a-z]*: interface.*' "${NYN_LOG[$name]}" | tail -n 1)"
 }
 
@@ -186,33 +187,38 @@ nyn__has_route() {
 nyn_check_net() {
 	local name=$1 ns=${NYN_NS[$1]} ifname=${NYN_IF[$1]} addr
 	[[ "$(ip -n "$ns" link show dev "$ifname" 2>/dev/null)" == *[\<,]UP[,\>]* ]] ||
-		nyn_fail "$name" "interface $ifname is missing or down in $ns while nylon $name runs"
+		nyn_fail "interface $ifname is missing or down in $ns while nylon $name runs"
 	for addr in ${NYN_ADDRS[$name]:-}; do
 		nyn__has_addr "$ns" "$ifname" "$addr" ||
-			nyn_fail "$name" "address $addr is not on $ifname: $(ip -n "$ns" -br addr show dev "$ifname")"
+			nyn_fail "address $addr is not on $ifname: $(ip -n "$ns" -br addr show dev "$ifname")"
 	done
 	for addr in ${NYN_ROUTES[$name]:-}; do
 		nyn__has_route "$ns" "$ifname" "$addr" ||
-			nyn_fail "$name" "no route to $addr via $ifname: $(ip -n "$ns" route show dev "$ifname" |
+			nyn_fail "no route to $addr via $ifname: $(ip -n "$ns" route show dev "$ifname" |
 				tr '\n' ';') $(ip -n "$ns" -6 route show dev "$ifname" | tr '\n' ';')"
 	done
 	ny_log "nylon $name: $ifname up with ${NYN_ADDRS[$name]:-no addresses}, routes to ${NYN_ROUTES[$name]:-nothing}"
 }
 
+# nyn_interface_gone NAME: succeeds when the node's interface is not in its namespace.
+nyn_interface_gone() {
+	! ip -n "${NYN_NS[$1]}" link show dev "${NYN_IF[$1]}" >/dev/null 2>&1
+}
+
 # nyn_check_gone NAME: the node's interface, addresses and routes are not in its namespace any more.
 nyn_check_gone() {
 	local name=$1 ns=${NYN_NS[$1]} ifname=${NYN_IF[$1]} addr
-	if ip -n "$ns" link show dev "$ifname" >/dev/null 2>&1; then
-		nyn_fail "$name" "interface $ifname is still in $ns after nylon $name exited"
+	if ! nyn_interface_gone "$name"; then
+		nyn_fail "interface $ifname is still in $ns after nylon $name exited"
 	fi
 	for addr in ${NYN_ADDRS[$name]:-}; do
 		if nyn__has_addr "$ns" "" "$addr"; then
-			nyn_fail "$name" "address $addr is still in $ns after nylon $name exited"
+			nyn_fail "address $addr is still in $ns after nylon $name exited"
 		fi
 	done
 	for addr in ${NYN_ROUTES[$name]:-}; do
 		if nyn__has_route "$ns" "" "$addr"; then
-			nyn_fail "$name" "a route to $addr is still in $ns after nylon $name exited"
+			nyn_fail "a route to $addr is still in $ns after nylon $name exited"
 		fi
 	done
 }
@@ -221,7 +227,7 @@ nyn_check_gone() {
 # 0, and leaves no interface, address or route behind. Prints its stats and drop lines.
 nyn_stop() {
 	local name=$1 pid=${NYN_PID[$1]} rc=0
-	kill -TERM "$pid" 2>/dev/null || nyn_fail "$name" "nylon $name (pid $pid) was not running at shutdown"
+	kill -TERM "$pid" 2>/dev/null || nyn_fail "nylon $name (pid $pid) was not running at shutdown"
 	ny_wait_pid "$NYN_STOP_TIMEOUT" "$pid" || rc=$?
 	if ((rc == 124)); then
 		echo "--- threads of the hung process:" >&2
@@ -230,13 +236,13 @@ nyn_stop() {
 				"$(cat "/proc/$pid/task/$tid/wchan" 2>/dev/null)"
 		done >&2
 		ny_pid_stop "$pid" 0 || true
-		nyn_fail "$name" "nylon $name did not exit within $NYN_STOP_TIMEOUT s of SIGTERM (killed)"
+		nyn_fail "nylon $name did not exit within $NYN_STOP_TIMEOUT s of SIGTERM (killed)"
 	fi
 	# Already reaped: this only takes it off the registry. (In a || list, so its `wait` of a reaped pid, which
 	# fails, does not end the script under set -e.)
 	ny_pid_stop "$pid" 0 || true
 	NYN_PID[$name]=
-	((rc == 0)) || nyn_fail "$name" "nylon $name exited with status $rc after SIGTERM (expected 0)"
+	((rc == 0)) || nyn_fail "nylon $name exited with status $rc after SIGTERM (expected 0)"
 	nyn_check_gone "$name"
 	ny_log "nylon $name stopped cleanly: $(nyn_stats "$name" | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 }
@@ -280,6 +286,6 @@ nyn__ping_once() {
 nyn_wait_ping() {
 	local name=$1 dst=$2 timeout_s=$3
 	ny_wait_for "$timeout_s" nyn__ping_once "${NYN_NS[$name]}" "$dst" ||
-		nyn_fail "$name" "no echo reply from $dst to $name within $timeout_s s"
-	nyn_ping "$name" "$dst" || nyn_fail "$name" "ping $name -> $dst lost replies"
+		nyn_fail "no echo reply from $dst to $name within $timeout_s s"
+	nyn_ping "$name" "$dst" || nyn_fail "ping $name -> $dst lost replies"
 }

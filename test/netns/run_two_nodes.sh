@@ -74,9 +74,9 @@ nyn_check_net beta
 
 # The first echo may wait for a handshake; after it, every echo must be answered.
 nyn_wait_ping alpha 198.19.0.2 10
-nyn_ping beta 198.19.0.1 || nyn_fail beta "ping beta -> 198.19.0.1 lost replies"
+nyn_ping beta 198.19.0.1 || nyn_fail "ping beta -> 198.19.0.1 lost replies"
 nyn_wait_ping alpha fd00::2 5
-nyn_ping beta fd00::1 || nyn_fail beta "ping beta -> fd00::1 lost replies"
+nyn_ping beta fd00::1 || nyn_fail "ping beta -> fd00::1 lost replies"
 
 # 64 MiB of random bytes, alpha -> beta over TCP through the tunnel.
 head -c $((TRANSFER_MIB << 20)) /dev/urandom >"$NYN_TMP/payload"
@@ -84,17 +84,17 @@ want="$(stat -c %s "$NYN_TMP/payload") $(sha256sum "$NYN_TMP/payload" | cut -d' 
 ny_bg "${NYN_NS[beta]}" python3 -c "$RECV_PY" 198.19.0.2 "$TCP_PORT" "$NYN_TMP/recv.ready" "$TRANSFER_TIMEOUT" \
 	</dev/null >"$NYN_TMP/recv.out" 2>&1
 recv_pid=$NY_BG_PID
-ny_wait_for 5 test -s "$NYN_TMP/recv.ready" || ny_fail "the TCP receiver did not start: $(cat "$NYN_TMP/recv.out")"
+ny_wait_for 5 test -s "$NYN_TMP/recv.ready" || nyn_fail "the TCP receiver did not start: $(cat "$NYN_TMP/recv.out")"
 t0=$(date +%s%N)
 ip netns exec "${NYN_NS[alpha]}" timeout $((TRANSFER_TIMEOUT + 5)) \
 	python3 -c "$SEND_PY" 198.19.0.2 "$TCP_PORT" "$NYN_TMP/payload" "$TRANSFER_TIMEOUT" ||
-	ny_fail "the TCP sender failed"
+	nyn_fail "the TCP sender failed"
 recv_rc=0
 ny_wait_pid 10 "$recv_pid" || recv_rc=$?
 t1=$(date +%s%N)
-[[ "$recv_rc" == 0 ]] || ny_fail "the TCP receiver failed ($recv_rc): $(cat "$NYN_TMP/recv.out")"
+[[ "$recv_rc" == 0 ]] || nyn_fail "the TCP receiver failed ($recv_rc): $(cat "$NYN_TMP/recv.out")"
 got=$(cat "$NYN_TMP/recv.out")
-[[ "$got" == "$want" ]] || ny_fail "TCP transfer: sent '$want' (bytes sha256), received '$got'"
+[[ "$got" == "$want" ]] || nyn_fail "TCP transfer: sent '$want' (bytes sha256), received '$got'"
 ny_log "TCP transfer: $TRANSFER_MIB MiB arrived intact in $(((t1 - t0) / 1000000)) ms" \
 	"($(awk -v b=$((TRANSFER_MIB << 20)) -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", b * 8 / ns }') Gbit/s)"
 

@@ -83,8 +83,10 @@ uint16_t ny_csum_update16(uint16_t check, uint16_t old_word, uint16_t new_word);
 
 /* ---- Segmentation on read ---------------------------------------------------------------------------------- */
 
-/* The most segments one 64 KiB super-packet can split into with a gso_size of 1 is 65,535; callers size out[] for
- * their MTU instead: ceil(65535 / (MTU - 40 - 20)) + 1 is enough for TCP over IPv6 without options. */
+/* Sizing out[]: a super-packet holds at most 65,535 bytes, so it splits into ceil(65535 / gso_size) segments. The
+ * kernel picks gso_size from the route MTU but also from the peer's MSS: 536 when the peer sends no MSS option
+ * (RFC 9293 §3.7.1), and down to net.ipv4.tcp_min_snd_mss (48) on Linux. 128 buffers of MTU bytes cover every
+ * MSS >= 512; below that the caller gets -ENOBUFS and counts the drop. */
 
 /* Splits one packet read from TUN (vnet header + IP packet, len bytes at pkt) into plain IP packets.
  *

@@ -249,7 +249,7 @@ nyn_stop() {
 
 # nyn_stats NAME: the stats and drop lines of the node's last shutdown, without the log prefix.
 nyn_stats() {
-	grep -o 'stats: .*\|drops: .*' "${NYN_LOG[$1]}" |
+	grep -o 'stats: .*\|\(wireguard \)\?drops: .*' "${NYN_LOG[$1]}" |
 		awk '/^stats: / { n++ } { line[NR] = $0; run[NR] = n } END { for (i = 1; i <= NR; i++) if (run[i] == n) print line[i] }'
 }
 

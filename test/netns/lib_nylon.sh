@@ -6,10 +6,12 @@
 #   - keys and configs: nyn_keypair, nyn_router_yaml, nyn_node_yaml, and nyn_two_nodes, the standard topology
 #     below with both nodes' files written;
 #   - nyn_start: `nylon run` in a namespace, waited for (bounded) until it prints its "initialized" line;
+#   - nyn_check_net: while it runs, its interface is up with its addresses and routes;
 #   - nyn_stop: SIGTERM, a bounded wait, and the checks that make a shutdown clean: exit status 0, the
-#     interface gone, none of the node's tunnel addresses or routes left; its `stats:` / `drops:` lines are
-#     printed and kept for nyn_drop_count;
-#   - nyn_ping: ping with a bounded deadline that must get every reply.
+#     interface gone, none of the node's tunnel addresses or routes left (nyn_check_gone); its `stats:` /
+#     `drops:` lines are printed, and nyn_stats / nyn_drop_count read them;
+#   - nyn_ping (every reply wanted), nyn_wait_ping (bounded wait for a first reply, then nyn_ping);
+#   - nyn_rss_kib: a running node's VmRSS; nyn_fail: fail with every node's log.
 #
 # The standard two-node topology (nyn_two_nodes):
 #

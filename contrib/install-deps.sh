@@ -8,7 +8,7 @@ packages=(
 	# libraries (DESIGN.md §6)
 	liburing-dev libsodium-dev libb2-dev libssl-dev libmimalloc-dev liburcu-dev libyaml-dev libmnl-dev libcriterion-dev
 	# integration tests and the demo: a stock WireGuard peer, namespaces, traffic
-	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 procps
+	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 procps python3
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -69,6 +69,10 @@ static size_t collect_udp(struct ny_dp_shard *s, struct ny_io_dgram *d, int n)
 	for (int i = 0; i < n; i++) {
 		uint32_t step = d[i].gso_size ? d[i].gso_size : d[i].len;
 
+		if (d[i].len == 0) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, 1);
+			continue;
+		}
 		for (uint32_t off = 0; off < d[i].len && count < NY_DP_SEGS; off += step) {
 			uint8_t *msg = d[i].data + off;
 			uint32_t len = d[i].len - off < step ? d[i].len - off : step;
@@ -126,9 +130,11 @@ static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 		for (j = i + 1; j < n && receiver_index(&s->pkts[j]) == receiver_index(&s->pkts[i]); j++)
 			;
 		if (!kp) {
+			/* The lookup counted the first of the run; the engine's counter is per packet. They are
+			 * counted in the data plane's counters once, with the other refused packets, later. */
+			node->dev.stats.drops[NY_WG_DROP_UNKNOWN_INDEX] += j - i - 1;
 			for (size_t k = i; k < j; k++)
 				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
-			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, j - i);
 			continue;
 		}
 		ny_wg_transport_decrypt_batch(&node->dev, kp, s->aead, s->pkts + i, j - i, now, &actions);

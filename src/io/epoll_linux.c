@@ -23,7 +23,7 @@ struct epoll_io {
 	struct mmsghdr msgs[NY_IO_BATCH];
 	struct iovec iovs[NY_IO_BATCH];
 	struct sockaddr_storage names[NY_IO_BATCH];
-	uint8_t controls[NY_IO_BATCH][CONTROL_LEN];
+	_Alignas(struct cmsghdr) uint8_t controls[NY_IO_BATCH][CONTROL_LEN];
 };
 
 static struct epoll_io *epoll_io(struct ny_io *io)
@@ -133,7 +133,7 @@ static int epoll_send_udp(struct ny_io *io, const struct ny_io_send *sends, size
 	for (size_t i = 0; i < n; i++) {
 		const struct ny_io_send *s = &sends[i];
 		struct sockaddr_storage ss;
-		uint8_t control[CONTROL_LEN];
+		_Alignas(struct cmsghdr) uint8_t control[CONTROL_LEN];
 		struct msghdr m = { .msg_name = &ss, .msg_iov = (struct iovec *)s->iov, .msg_iovlen = s->iovcnt };
 
 		m.msg_namelen = (socklen_t)ny_io_addr_to_sockaddr(&s->dst, &ss, sizeof(ss));

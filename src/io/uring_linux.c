@@ -22,7 +22,8 @@
 #define TUN_READS 16 /* reads in flight on the TUN queue */
 #define SEND_SLOTS 1024
 #define CONTROL_LEN 64
-#define UDP_BUF_LEN (NY_IO_SLOT_LEN + sizeof(struct io_uring_recvmsg_out) + sizeof(struct sockaddr_in6) + CONTROL_LEN)
+#define RECV_NAME_LEN 32 /* sizeof(struct sockaddr_in6) rounded up to 8 */
+#define UDP_BUF_LEN (NY_IO_SLOT_LEN + sizeof(struct io_uring_recvmsg_out) + RECV_NAME_LEN + CONTROL_LEN)
 
 /* user_data: the kind of operation in the top byte, an index below. */
 enum op {
@@ -51,7 +52,7 @@ static uint32_t index_of(uint64_t data)
 struct send_slot {
 	struct msghdr msg;
 	struct sockaddr_in6 addr;
-	uint8_t control[CONTROL_LEN];
+	_Alignas(struct cmsghdr) uint8_t control[CONTROL_LEN];
 };
 
 struct uring_io {
@@ -457,7 +458,8 @@ int ny_io_uring_create(struct ny_io **out, const char **why)
 		*why = "io_uring: cannot register a provided-buffer ring (needs Linux >= 5.19)";
 		goto fail;
 	}
-	u->recv_tmpl.msg_namelen = sizeof(struct sockaddr_in6);
+	/* Room for the name rounded up to 8, so the control data after it is aligned for struct cmsghdr. */
+	u->recv_tmpl.msg_namelen = RECV_NAME_LEN;
 	u->recv_tmpl.msg_controllen = CONTROL_LEN;
 	*out = &u->io;
 	return 0;

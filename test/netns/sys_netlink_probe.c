@@ -30,6 +30,8 @@ static struct ny_sys *sys;
 static unsigned ifindex;
 static const char *stage = "open";
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void die(const char *fmt, ...)
 {
 	va_list ap;

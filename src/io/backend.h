@@ -30,6 +30,9 @@ struct ny_io {
 int ny_io_epoll_create(struct ny_io **out, const char **why);
 int ny_io_uring_create(struct ny_io **out, const char **why);
 
+/* Sets or clears O_NONBLOCK. 0 or -errno. */
+int ny_io_fd_set_nonblocking(int fd, bool nonblocking);
+
 /* Fills the cmsg for UDP_SEGMENT; shared by the backends that use sendmsg. Returns the control length. */
 size_t ny_io_udp_gso_cmsg(void *control, size_t control_len, uint16_t gso_size);
 /* Reads the UDP_GRO segment size from a received message's control data, 0 when absent. */

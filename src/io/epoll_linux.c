@@ -1,7 +1,6 @@
 /* The epoll backend: readiness from epoll, batches from recvmmsg and non-blocking TUN reads, sends with sendmsg
  * (one per GSO group) and write. The fallback where io_uring is missing or blocked. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,18 +168,11 @@ static int epoll_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t
 }
 
 /* Readiness tells that a read will not block; the descriptors must not block either when it is spurious. */
-static int make_nonblocking(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
-}
-
 static int epoll_start(struct ny_io *io)
 {
-	int ret = make_nonblocking(io->tun_fd);
+	int ret = ny_io_fd_set_nonblocking(io->tun_fd, true);
 
-	return ret < 0 ? ret : make_nonblocking(io->udp_fd);
+	return ret < 0 ? ret : ny_io_fd_set_nonblocking(io->udp_fd, true);
 }
 
 static void epoll_destroy(struct ny_io *io)

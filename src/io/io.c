@@ -2,6 +2,7 @@
 #include "nylon/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -58,6 +59,16 @@ int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int
 	}
 	*out = io;
 	return 0;
+}
+
+int ny_io_fd_set_nonblocking(int fd, bool nonblocking)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return -errno;
+	flags = nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
 }
 
 void ny_io_destroy(struct ny_io *io)

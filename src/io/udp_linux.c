@@ -2,6 +2,8 @@
  * flows over them), UDP GRO on receive (Linux 5.0) and GSO on send (Linux 4.18) where the kernel has them. */
 #include "nylon/io.h"
 
+#include "io/backend.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -118,4 +120,34 @@ int ny_io_udp_open(uint16_t port, int *fd_out, struct ny_io_features *f)
 fail:
 	close(fd);
 	return ret;
+}
+
+/* UDP_SEGMENT / UDP_GRO control messages, shared by the sendmsg-based backends. */
+size_t ny_io_udp_gso_cmsg(void *control, size_t control_len, uint16_t gso_size)
+{
+	struct msghdr m = { .msg_control = control, .msg_controllen = control_len };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	if (!c || control_len < CMSG_SPACE(sizeof(uint16_t)))
+		return 0;
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+	return CMSG_SPACE(sizeof(uint16_t));
+}
+
+uint16_t ny_io_udp_gro_size(const void *msghdr)
+{
+	const struct msghdr *m = msghdr;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+			int size;
+
+			memcpy(&size, CMSG_DATA(c), sizeof(size));
+			return (uint16_t)size;
+		}
+	}
+	return 0;
 }

@@ -4,7 +4,6 @@
  * GSO) goes to the kernel together with the re-arms in the one io_uring_enter of ny_io_wait().
  * Needs Linux >= 6.0 (multishot recvmsg); anything missing makes creation fail so AUTO falls back to epoll. */
 #include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -354,20 +353,14 @@ static void uring_destroy(struct ny_io *io)
 	free(u);
 }
 
-/* io_uring honours O_NONBLOCK by failing with -EAGAIN instead of waiting: the ring must own the waiting. */
-static int make_blocking(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	return flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ? -errno : 0;
-}
-
 static int uring_start(struct ny_io *io)
 {
 	struct uring_io *u = uring_io(io);
 	int ret;
 
-	if ((ret = make_blocking(io->tun_fd)) < 0 || (ret = make_blocking(io->udp_fd)) < 0)
+	/* io_uring honours O_NONBLOCK by failing with -EAGAIN instead of waiting: the ring must own the waiting. */
+	if ((ret = ny_io_fd_set_nonblocking(io->tun_fd, false)) < 0 ||
+	    (ret = ny_io_fd_set_nonblocking(io->udp_fd, false)) < 0)
 		return ret;
 	for (unsigned i = 0; i < TUN_READS; i++)
 		arm_tun(u, i);

@@ -17,11 +17,23 @@ static bool index_in_use(const struct ny_wg_device *dev, uint32_t index)
 	return false;
 }
 
+static void link_entry(struct ny_wg_device *dev, struct ny_wg_index_entry *entry, uint32_t index,
+		       struct ny_wg_peer *peer, enum ny_wg_index_kind kind)
+{
+	struct ny_wg_index_entry **head = bucket(dev, index);
+
+	entry->index = index;
+	entry->kind = kind;
+	entry->peer = peer;
+	entry->next = *head;
+	*head = entry;
+	entry->hashed = true;
+}
+
 void ny_wg_index_insert(struct ny_wg_device *dev, struct ny_wg_index_entry *entry, struct ny_wg_peer *peer,
 			enum ny_wg_index_kind kind)
 {
 	uint32_t index;
-	struct ny_wg_index_entry **head;
 
 	if (entry->hashed)
 		ny_wg_index_remove(dev, entry);
@@ -29,31 +41,18 @@ void ny_wg_index_insert(struct ny_wg_device *dev, struct ny_wg_index_entry *entr
 		dev->random(dev->source_ctx, &index, sizeof(index));
 	while (index_in_use(dev, index));
 
-	entry->index = index;
-	entry->kind = kind;
-	entry->peer = peer;
-	head = bucket(dev, index);
-	entry->next = *head;
-	*head = entry;
-	entry->hashed = true;
+	link_entry(dev, entry, index, peer, kind);
 }
 
 /* Moves `old`'s index to `replacement` (a keypair taking over its handshake's index, as the response names it). */
 void ny_wg_index_replace(struct ny_wg_device *dev, struct ny_wg_index_entry *old,
 			 struct ny_wg_index_entry *replacement, enum ny_wg_index_kind kind)
 {
-	struct ny_wg_index_entry **head;
 	uint32_t index = old->index;
 	struct ny_wg_peer *peer = old->peer;
 
 	ny_wg_index_remove(dev, old);
-	replacement->index = index;
-	replacement->kind = kind;
-	replacement->peer = peer;
-	head = bucket(dev, index);
-	replacement->next = *head;
-	*head = replacement;
-	replacement->hashed = true;
+	link_entry(dev, replacement, index, peer, kind);
 }
 
 void ny_wg_index_remove(struct ny_wg_device *dev, struct ny_wg_index_entry *entry)

@@ -100,6 +100,15 @@ void ny_wg_tai64n(uint8_t out[NY_WG_TIMESTAMP_LEN], uint64_t wall_ns)
 	memcpy(out + 8, &be_nsec, 4);
 }
 
+/* A created message takes a fresh sender index: answers to it will find this handshake by it. */
+static void announce(struct ny_wg_handshake *hs, struct ny_wg_peer *peer, uint32_t *sender_index,
+		     enum ny_wg_handshake_state state)
+{
+	ny_wg_index_insert(peer->device, &hs->entry, peer, NY_WG_INDEX_HANDSHAKE);
+	*sender_index = ny_cpu_to_le32(hs->entry.index);
+	hs->state = state;
+}
+
 void ny_wg_handshake_zero(struct ny_wg_device *dev, struct ny_wg_handshake *hs)
 {
 	ny_wg_index_remove(dev, &hs->entry);
@@ -145,9 +154,7 @@ int ny_wg_noise_create_initiation(struct ny_wg_peer *peer, uint64_t now, struct 
 	ny_wg_tai64n(timestamp, dev->wall_clock_ns(dev->source_ctx));
 	encrypt_and_hash(msg->encrypted_timestamp, timestamp, sizeof(timestamp), key, hs->hash);
 
-	ny_wg_index_insert(dev, &hs->entry, peer, NY_WG_INDEX_HANDSHAKE);
-	msg->sender_index = ny_cpu_to_le32(hs->entry.index);
-	hs->state = NY_WG_HANDSHAKE_CREATED_INITIATION;
+	announce(hs, peer, &msg->sender_index, NY_WG_HANDSHAKE_CREATED_INITIATION);
 	ret = 0;
 out:
 	if (ret)
@@ -259,9 +266,7 @@ int ny_wg_noise_create_response(struct ny_wg_peer *peer, uint64_t now, struct ny
 	/* {} */
 	encrypt_and_hash(msg->encrypted_nothing, NULL, 0, key, hs->hash);
 
-	ny_wg_index_insert(dev, &hs->entry, peer, NY_WG_INDEX_HANDSHAKE);
-	msg->sender_index = ny_cpu_to_le32(hs->entry.index);
-	hs->state = NY_WG_HANDSHAKE_CREATED_RESPONSE;
+	announce(hs, peer, &msg->sender_index, NY_WG_HANDSHAKE_CREATED_RESPONSE);
 	ret = 0;
 out:
 	if (ret)

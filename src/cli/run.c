@@ -68,8 +68,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'o': o->no_offload = true; break;
 		case 's':
 			o->shards = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !*optarg || o->shards > 256) {
-				fprintf(stderr, "Error: run: --shards: expected a number from 0 to 256, got \"%s\"\n", optarg);
+			if (*end || !*optarg || o->shards > 1024) {
+				fprintf(stderr, "Error: run: --shards: expected a number from 0 to 1024, got \"%s\"\n", optarg);
 				return 2;
 			}
 			break;

@@ -7,8 +7,6 @@
 
 #include "conf/ydoc.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 /* ---- prefixes: a tagged map (PrefixHealthWrapper) ---- */
 
 static int prefix_type(struct ny_conf_y *y, yaml_node_t *v, void *obj)
@@ -437,9 +435,7 @@ static const struct ny_conf_y_field central_fields[] = {
 int ny_conf_central_parse(struct ny_conf_central **out, const char *name, const char *text, size_t len,
 			  struct ny_conf_report *r)
 {
-	size_t errors_before = r->n_errors;
 	struct ny_conf_central *c;
-	struct ny_conf_y y;
 	int ret;
 
 	*out = NULL;
@@ -447,26 +443,16 @@ int ny_conf_central_parse(struct ny_conf_central **out, const char *name, const 
 	if (!c)
 		return -ENOMEM;
 	c->file = strdup(name);
-	if (!c->file) {
+	if (!c->file)
 		ret = -ENOMEM;
-		goto fail;
-	}
-	ret = ny_conf_y_open(&y, c->file, text, len, r);
-	if (ret)
-		goto fail;
-	ret = ny_conf_y_mapping(&y, ny_conf_y_root(&y), central_fields, ARRAY_LEN(central_fields), c);
-	ny_conf_y_close(&y);
-	if (ret == -ENOMEM)
-		goto fail;
-	if (ret || r->n_errors > errors_before) {
-		ret = -EINVAL;
-		goto fail;
+	else
+		ret = ny_conf_y_parse(c->file, text, len, central_fields, ARRAY_LEN(central_fields), c, r);
+	if (ret) {
+		ny_conf_central_free(c);
+		return ret;
 	}
 	*out = c;
 	return 0;
-fail:
-	ny_conf_central_free(c);
-	return ret;
 }
 
 void ny_conf_central_free(struct ny_conf_central *c)

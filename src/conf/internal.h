@@ -7,6 +7,8 @@
 
 #include "nylon/conf.h"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Appends one diagnostic. Returns 0 or -ENOMEM (the report keeps counting even when it cannot keep more). */
 __attribute__((format(printf, 6, 7)))
 int ny_conf_report_add(struct ny_conf_report *r, enum ny_conf_severity sev, const char *file,

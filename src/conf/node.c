@@ -5,8 +5,6 @@
 
 #include "conf/ydoc.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
 static int node_key(struct ny_conf_y *y, yaml_node_t *v, void *obj)
 {
 	struct ny_conf_node *n = obj;
@@ -237,9 +235,7 @@ static const struct ny_conf_y_field node_fields[] = {
 int ny_conf_node_parse(struct ny_conf_node **out, const char *name, const char *text, size_t len,
 		       struct ny_conf_report *r)
 {
-	size_t errors_before = r->n_errors;
 	struct ny_conf_node *n;
-	struct ny_conf_y y;
 	int ret;
 
 	*out = NULL;
@@ -250,26 +246,16 @@ int ny_conf_node_parse(struct ny_conf_node **out, const char *name, const char *
 	n->port = NY_CONF_DEFAULT_PORT;
 	n->file = strdup(name);
 	n->interface_name = strdup(NY_CONF_DEFAULT_INTERFACE);
-	if (!n->file || !n->interface_name) {
+	if (!n->file || !n->interface_name)
 		ret = -ENOMEM;
-		goto fail;
-	}
-	ret = ny_conf_y_open(&y, n->file, text, len, r);
-	if (ret)
-		goto fail;
-	ret = ny_conf_y_mapping(&y, ny_conf_y_root(&y), node_fields, ARRAY_LEN(node_fields), n);
-	ny_conf_y_close(&y);
-	if (ret == -ENOMEM)
-		goto fail;
-	if (ret || r->n_errors > errors_before) {
-		ret = -EINVAL;
-		goto fail;
+	else
+		ret = ny_conf_y_parse(n->file, text, len, node_fields, ARRAY_LEN(node_fields), n, r);
+	if (ret) {
+		ny_conf_node_free(n);
+		return ret;
 	}
 	*out = n;
 	return 0;
-fail:
-	ny_conf_node_free(n);
-	return ret;
 }
 
 void ny_conf_node_free(struct ny_conf_node *n)

@@ -50,6 +50,25 @@ yaml_node_t *ny_conf_y_root(struct ny_conf_y *y)
 	return yaml_document_get_root_node(&y->doc);
 }
 
+int ny_conf_y_parse(const char *file, const char *text, size_t len, const struct ny_conf_y_field *fields, size_t n,
+		    void *obj, struct ny_conf_report *r)
+{
+	size_t errors_before = r->n_errors;
+	struct ny_conf_y y;
+	int ret;
+
+	ret = ny_conf_y_open(&y, file, text, len, r);
+	if (ret)
+		return ret;
+	ret = ny_conf_y_mapping(&y, ny_conf_y_root(&y), fields, n, obj);
+	ny_conf_y_close(&y);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret || r->n_errors > errors_before)
+		return -EINVAL;
+	return 0;
+}
+
 struct ny_conf_pos ny_conf_y_pos(const yaml_node_t *node)
 {
 	struct ny_conf_pos pos = { 0, 0 };

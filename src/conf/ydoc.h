@@ -34,6 +34,10 @@ struct ny_conf_y_field {
 int ny_conf_y_open(struct ny_conf_y *y, const char *file, const char *text, size_t len, struct ny_conf_report *r);
 void ny_conf_y_close(struct ny_conf_y *y);
 yaml_node_t *ny_conf_y_root(struct ny_conf_y *y);
+/* Loads text and walks its root as a mapping of fields into obj. Returns 0, -ENOMEM, or -EINVAL when anything was
+ * reported as an error (a YAML syntax error, a bad field, a spent visit budget). */
+int ny_conf_y_parse(const char *file, const char *text, size_t len, const struct ny_conf_y_field *fields, size_t n,
+		    void *obj, struct ny_conf_report *r);
 
 struct ny_conf_pos ny_conf_y_pos(const yaml_node_t *node);
 __attribute__((format(printf, 3, 4)))

@@ -12,9 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli_internal.h"
 #include "nylon/crypto.h"
-
-#define EXIT_USAGE 2 /* as in cli.c */
 
 /* A key is 44 characters; the cap only bounds what we read from a pipe that never ends (`< /dev/zero`). */
 #define PUBKEY_INPUT_MAX 1024
@@ -46,41 +45,6 @@ static const char pubkey_usage[] =
 	"\n"
 	"Flags:\n"
 	"  -h, --help   help for pubkey\n";
-
-/* Accepts only -h/--help: sets *help and prints usage on stdout for it. Returns 0, or -EINVAL after printing the
- * error and usage on stderr. An unknown flag is reported before help, as cobra does. */
-static int parse_args(int argc, char **argv, const char *usage, bool *help)
-{
-	const char *extra = NULL;
-	bool flags_done = false;
-
-	*help = false;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (!flags_done && strcmp(arg, "--") == 0) {
-			flags_done = true;
-		} else if (!flags_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
-			*help = true;
-		} else if (!flags_done && arg[0] == '-' && arg[1] != '\0') {
-			fprintf(stderr, "Error: %s: unknown flag: %s\n", argv[0], arg);
-			fputs(usage, stderr);
-			return -EINVAL;
-		} else if (!extra) {
-			extra = arg;
-		}
-	}
-	if (*help) {
-		fputs(usage, stdout);
-		return 0;
-	}
-	if (extra) {
-		fprintf(stderr, "Error: %s: unexpected argument \"%s\": the command takes none\n", argv[0], extra);
-		fputs(usage, stderr);
-		return -EINVAL;
-	}
-	return 0;
-}
 
 static int write_all(int fd, const char *buf, size_t len)
 {
@@ -162,8 +126,8 @@ static int generate(int argc, char **argv, const char *usage, bool with_public)
 	bool help;
 	int ret;
 
-	if (parse_args(argc, argv, usage, &help) < 0)
-		return EXIT_USAGE;
+	if (ny_cli_parse_no_args(argc, argv, usage, &help) < 0)
+		return NY_CLI_EXIT_USAGE;
 	if (help)
 		return 0;
 	if (start(argv[0]) < 0)
@@ -233,8 +197,8 @@ int ny_cli_pubkey(int argc, char **argv)
 	bool help;
 	int ret;
 
-	if (parse_args(argc, argv, pubkey_usage, &help) < 0)
-		return EXIT_USAGE;
+	if (ny_cli_parse_no_args(argc, argv, pubkey_usage, &help) < 0)
+		return NY_CLI_EXIT_USAGE;
 	if (help)
 		return 0;
 	if (start(argv[0]) < 0)

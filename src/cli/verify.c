@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_internal.h"
 #include "nylon/conf.h"
 
 #define EXIT_INVALID 1
-#define EXIT_USAGE 2
 
 static const char verify_usage[] =
 	"Check a central config, and optionally a node config against it, and print every problem found.\n"
@@ -95,7 +95,7 @@ int ny_cli_verify(int argc, char **argv)
 	int status = EXIT_INVALID;
 
 	if (parse_args(argc, argv, &a))
-		return EXIT_USAGE;
+		return NY_CLI_EXIT_USAGE;
 	if (a.help) {
 		fputs(verify_usage, stdout);
 		return 0;

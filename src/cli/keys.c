@@ -109,13 +109,21 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int start(const char *cmd)
+/* What every key command does first: read its arguments, then start the crypto library. Returns -1 to go on, or
+ * the exit status to return now (0 after --help, NY_CLI_EXIT_USAGE, or 1 when the library cannot start). */
+static int start(int argc, char **argv, const char *usage)
 {
+	bool help;
+
+	if (ny_cli_parse_no_args(argc, argv, usage, &help) < 0)
+		return NY_CLI_EXIT_USAGE;
+	if (help)
+		return 0;
 	if (ny_crypto_init() < 0) {
-		fprintf(stderr, "Error: %s: cannot initialise the crypto library (libsodium)\n", cmd);
-		return -EIO;
+		fprintf(stderr, "Error: %s: cannot initialise the crypto library (libsodium)\n", argv[0]);
+		return 1;
 	}
-	return 0;
+	return -1;
 }
 
 /* key and genkey: a fresh private key on stdout, and for key its public key on stderr. */
@@ -123,15 +131,10 @@ static int generate(int argc, char **argv, const char *usage, bool with_public)
 {
 	uint8_t priv[NY_KEY_LEN];
 	uint8_t pub[NY_KEY_LEN];
-	bool help;
-	int ret;
+	int ret = start(argc, argv, usage);
 
-	if (ny_cli_parse_no_args(argc, argv, usage, &help) < 0)
-		return NY_CLI_EXIT_USAGE;
-	if (help)
-		return 0;
-	if (start(argv[0]) < 0)
-		return 1;
+	if (ret >= 0)
+		return ret;
 
 	ny_crypto_x25519_generate(priv);
 	ret = write_key(STDOUT_FILENO, priv);
@@ -194,15 +197,10 @@ int ny_cli_pubkey(int argc, char **argv)
 	uint8_t priv[NY_KEY_LEN];
 	uint8_t pub[NY_KEY_LEN];
 	size_t len = 0;
-	bool help;
-	int ret;
+	int ret = start(argc, argv, pubkey_usage);
 
-	if (ny_cli_parse_no_args(argc, argv, pubkey_usage, &help) < 0)
-		return NY_CLI_EXIT_USAGE;
-	if (help)
-		return 0;
-	if (start(argv[0]) < 0)
-		return 1;
+	if (ret >= 0)
+		return ret;
 
 	ret = read_stdin(input, sizeof(input), &len);
 	if (ret == -EFBIG) {

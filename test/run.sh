@@ -19,6 +19,13 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$build/asan" && ctest --output-on-failure --timeout 300)
 
+# Criterion's workers cannot start under TSan (its arena mmap fails), so TSan watches the daemon in the scenarios.
+echo "== build: gcc, ThreadSanitizer (the concurrent parts: I/O backends, shards, control thread)"
+cmake -S "$top" -B "$build/tsan" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=thread -DNY_BUILD_BENCH=OFF
+cmake --build "$build/tsan" -j "$jobs"
+(cd "$build/tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	ctest --output-on-failure --timeout 300 -R 'netns\.run_two_nodes|netns\.run_wg_client$')
+
 echo "== build: clang, libFuzzer + ASan"
 CC=clang cmake -S "$top" -B "$build/fuzz" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=address \
 	-DNY_BUILD_FUZZ=ON -DNY_BUILD_BENCH=OFF -DNY_NETNS_TESTS=OFF

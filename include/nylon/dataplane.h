@@ -109,12 +109,13 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 		    const struct ny_conf_node *local, char *err, size_t err_len);
 /* Opens the TUN queues and UDP sockets, starts the shards and the control thread. 0 or -errno, with err. */
 int ny_dp_node_start(struct ny_dp_node *node, char *err, size_t err_len);
-/* Stops and joins every thread; closes descriptors (which removes the TUN interface). */
+/* Stops and joins every thread; the counters stay readable until ny_dp_node_destroy(). */
 void ny_dp_node_stop(struct ny_dp_node *node);
+/* Stops if needed, closes descriptors (the last TUN queue closed removes the interface) and frees everything. */
 void ny_dp_node_destroy(struct ny_dp_node *node);
-/* Sums the shards' counters. */
+/* Sums the shards' counters (relaxed atomics: exact once stopped, approximate while running). */
 void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out);
-/* Sums the shards' I/O backend counters. Call only when the shards are stopped or for an approximate view. */
+/* Sums the shards' I/O backend counters. Context: only after ny_dp_node_stop() (they are plain fields). */
 void ny_dp_node_io_stats(const struct ny_dp_node *node, struct ny_io_stats *out);
 const char *ny_dp_node_backend(const struct ny_dp_node *node);
 

@@ -252,6 +252,7 @@ static int run(const struct run_opts *o)
 	fflush(stdout);
 	ret = wait_for_signal();
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
+	ny_dp_node_stop(&dp);
 	log_stats(&dp);
 	ret = 0;
 	goto out;

@@ -466,14 +466,14 @@ void ny_dp_node_stop(struct ny_dp_node *node)
 	if (node->control_started)
 		pthread_join(node->control, NULL);
 	node->control_started = false;
-	for (unsigned i = 0; i < node->n_shards; i++)
-		ny_dp_shard_free(node->shards[i]);
-	node->n_shards = 0;
 }
 
 void ny_dp_node_destroy(struct ny_dp_node *node)
 {
 	ny_dp_node_stop(node);
+	for (unsigned i = 0; i < node->n_shards; i++)
+		ny_dp_shard_free(node->shards[i]);
+	node->n_shards = 0;
 	free(node->shards);
 	if (node->control_wake >= 0)
 		close(node->control_wake);

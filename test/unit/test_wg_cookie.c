@@ -35,8 +35,7 @@ static void obtain_cookie(void)
 	struct ny_wg_msg_initiation init;
 	struct ny_wg_rx rx;
 
-	initiation(&init);
-	deliver_to_b(&init, sizeof(init), SRC_A, true, &rx);
+	wg_pair_initiate(&pair, &init, SRC_A, true, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_COOKIE_SENT);
 	cr_assert_eq(rx.reply_len, sizeof(struct ny_wg_msg_cookie));
 	cr_assert_eq(rx.reply[0], NY_WG_MSG_COOKIE);
@@ -116,8 +115,7 @@ Test(wg_cookie, reply_is_bound_to_the_mac1_it_answers)
 	struct ny_wg_rx rx;
 	uint8_t reply[sizeof(struct ny_wg_msg_cookie)];
 
-	initiation(&init);
-	deliver_to_b(&init, sizeof(init), SRC_A, true, &rx);
+	wg_pair_initiate(&pair, &init, SRC_A, true, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_COOKIE_SENT);
 	memcpy(reply, rx.reply, sizeof(reply));
 	/* The mac1 it answers is its associated data: any other mac1 makes it fail to decrypt. */
@@ -177,8 +175,7 @@ Test(wg_cookie, response_under_load_needs_mac2_too)
 	struct ny_wg_msg_response resp;
 	struct ny_wg_rx rx;
 
-	initiation(&init);
-	deliver_to_b(&init, sizeof(init), SRC_A, false, &rx);
+	wg_pair_initiate(&pair, &init, SRC_A, false, &rx);
 	memcpy(&resp, rx.reply, sizeof(resp));
 	/* a is under load: b's response has no cookie, so a answers with a cookie reply to b's index. */
 	ny_wg_device_receive_handshake(&pair.a, (uint8_t *)&resp, sizeof(resp), "b", 1, true, pair.now, &rx);

@@ -57,8 +57,7 @@ Test(wg_handshake, mismatched_preshared_key_fails)
 	struct ny_wg_rx rx;
 
 	pair.b_to_a->preshared_key[0] ^= 1;
-	cr_assert_eq(ny_wg_handshake_create_initiation(pair.a_to_b, pair.now, &init), 0);
-	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
+	wg_pair_initiate(&pair, &init, "a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE);
 	memcpy(&resp, rx.reply, sizeof(resp));
 	ny_wg_device_receive_handshake(&pair.a, (uint8_t *)&resp, sizeof(resp), "b", 1, false, pair.now, &rx);
@@ -72,8 +71,7 @@ Test(wg_handshake, unknown_initiator_is_rejected)
 	struct ny_wg_rx rx;
 
 	ny_wg_device_remove_peer(&pair.b, pair.b_to_a);
-	cr_assert_eq(ny_wg_handshake_create_initiation(pair.a_to_b, pair.now, &init), 0);
-	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
+	wg_pair_initiate(&pair, &init, "a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_HANDSHAKE);
 	cr_assert_eq(rx.reply_len, 0);
 }
@@ -83,8 +81,7 @@ Test(wg_handshake, replayed_initiation_is_rejected)
 	struct ny_wg_msg_initiation init;
 	struct ny_wg_rx rx;
 
-	cr_assert_eq(ny_wg_handshake_create_initiation(pair.a_to_b, pair.now, &init), 0);
-	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
+	wg_pair_initiate(&pair, &init, "a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE);
 	pair.now += NY_WG_NSEC; /* well past the flood limit: only the timestamp can reject it */
 	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
@@ -97,14 +94,12 @@ Test(wg_handshake, initiation_flood_is_rejected)
 	struct ny_wg_msg_initiation init;
 	struct ny_wg_rx rx;
 
-	cr_assert_eq(ny_wg_handshake_create_initiation(pair.a_to_b, pair.now, &init), 0);
-	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
+	wg_pair_initiate(&pair, &init, "a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE);
 	/* A newer timestamp (the TAI64N granularity is 2^24 ns), but sooner than 1/50 s after the last one. */
 	pair.wall += NY_WG_NSEC;
 	pair.now += NY_WG_NSEC / 100;
-	cr_assert_eq(ny_wg_handshake_create_initiation(pair.a_to_b, pair.now, &init), 0);
-	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
+	wg_pair_initiate(&pair, &init, "a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_FLOOD);
 }
 
@@ -144,8 +139,7 @@ Test(wg_handshake, every_flipped_byte_of_response_is_rejected)
 	struct ny_wg_msg_response resp;
 	struct ny_wg_rx rx;
 
-	cr_assert_eq(ny_wg_handshake_create_initiation(pair.a_to_b, pair.now, &init), 0);
-	ny_wg_device_receive_handshake(&pair.b, (uint8_t *)&init, sizeof(init), "a", 1, false, pair.now, &rx);
+	wg_pair_initiate(&pair, &init, "a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE);
 	memcpy(&resp, rx.reply, sizeof(resp));
 	/* mac2 is only checked under load: test_wg_cookie covers it. */

@@ -66,6 +66,14 @@ static inline void wg_pair_teardown(struct wg_pair *p)
 	ny_aead_ctx_free(p->aead);
 }
 
+/* a makes a new initiation (into *init) and b receives it from src, under load or not; rx says what b made of it. */
+static inline void wg_pair_initiate(struct wg_pair *p, struct ny_wg_msg_initiation *init, const char *src, bool load,
+				    struct ny_wg_rx *rx)
+{
+	cr_assert_eq(ny_wg_handshake_create_initiation(p->a_to_b, p->now, init), 0);
+	ny_wg_device_receive_handshake(&p->b, (uint8_t *)init, sizeof(*init), src, strlen(src), load, p->now, rx);
+}
+
 /* Runs an initiation from a and the response from b through the engines; returns b's response. */
 static inline struct ny_wg_msg_response wg_pair_handshake(struct wg_pair *p)
 {
@@ -73,8 +81,7 @@ static inline struct ny_wg_msg_response wg_pair_handshake(struct wg_pair *p)
 	struct ny_wg_msg_response resp;
 	struct ny_wg_rx rx;
 
-	cr_assert_eq(ny_wg_handshake_create_initiation(p->a_to_b, p->now, &init), 0);
-	ny_wg_device_receive_handshake(&p->b, (uint8_t *)&init, sizeof(init), "src-a", 5, false, p->now, &rx);
+	wg_pair_initiate(p, &init, "src-a", false, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE, "initiation dropped: %s", ny_wg_drop_name(rx.drop));
 	cr_assert_eq(rx.peer, p->b_to_a);
 	cr_assert_eq(rx.reply_len, sizeof(resp));

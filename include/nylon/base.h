@@ -18,6 +18,9 @@ enum ny_log_level {
 
 /* Lines go to stderr as `<time> <LEVEL> <subsystem>: <message>`. Thread-safe (one write per line). */
 void ny_log_set_level(enum ny_log_level level);
+/* Also append every line to path (created 0600 with its parent directories, as nylon's log_path). 0 or -errno. */
+int ny_log_open_file(const char *path);
+void ny_log_close_file(void);
 bool ny_log_enabled(enum ny_log_level level);
 void ny_log(enum ny_log_level level, const char *subsystem, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -19,6 +19,7 @@
 struct run_opts {
 	const char *central;
 	const char *node;
+	const char *log;
 	int verbose;
 	unsigned shards;
 	const char *io;
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 	      "Flags:\n"
 	      "  -c, --config <path>   central config (default ./central.yaml)\n"
 	      "  -n, --node <path>     node config (default ./node.yaml)\n"
+	      "  -l, --log <path>      also append logs to this file (overrides node.yaml log_path)\n"
 	      "  -v, --verbose         debug logs\n"
 	      "      --shards <n>      data-plane threads (default: node.yaml `shards`, else one per CPU)\n"
 	      "      --io <backend>    auto | io_uring | epoll (default: node.yaml `io_backend`, else auto)\n"
@@ -49,6 +51,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },      { "shards", required_argument, NULL, 's' },
 		{ "io", required_argument, NULL, 'i' },     { "aead", required_argument, NULL, 'a' },
 		{ "no-offload", no_argument, NULL, 'o' },   { "help", no_argument, NULL, 'h' },
+		{ "log", required_argument, NULL, 'l' },
+		/* nylon's flags that this implementation does not have yet: refused by name, not as unknown. */
+		{ "json", no_argument, NULL, 'X' },         { "dbg-probe", no_argument, NULL, 'X' },
+		{ "dbg-wg", no_argument, NULL, 'X' },       { "dbg-repo", no_argument, NULL, 'X' },
+		{ "dbg-perf", no_argument, NULL, 'X' },     { "dbg-trace", no_argument, NULL, 'X' },
+		{ "dbg-trace-tc", no_argument, NULL, 'X' },
 		{ 0 },
 	};
 	int c;
@@ -56,13 +64,20 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	*o = (struct run_opts){ .central = "./central.yaml", .node = "./node.yaml" };
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:n:vh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n:l:vhjpw", longs, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
 		case 'c': o->central = optarg; break;
 		case 'n': o->node = optarg; break;
 		case 'v': o->verbose = 1; break;
+		case 'l': o->log = optarg; break;
+		case 'X':
+		case 'j':
+		case 'p':
+		case 'w':
+			fprintf(stderr, "Error: run: %s is not supported by this version of nylon yet\n", argv[optind - 1]);
+			return 2;
 		case 'i': o->io = optarg; break;
 		case 'a': o->aead = optarg; break;
 		case 'o': o->no_offload = true; break;
@@ -217,6 +232,10 @@ static int run(const struct run_opts *o)
 
 	if (load_config(o, &central, &node) < 0)
 		return 1;
+	if ((o->log || node->log_path) && (ret = ny_log_open_file(o->log ? o->log : node->log_path)) < 0) {
+		snprintf(err, sizeof(err), "log file %s: %s", o->log ? o->log : node->log_path, strerror(-ret));
+		goto fail;
+	}
 	if (make_dp_config(o, node, &cfg) < 0)
 		goto fail;
 	if (if_nametoindex(cfg.ifname)) {
@@ -268,6 +287,7 @@ out:
 		ny_dp_node_destroy(&dp); /* closing the last TUN queue removes the interface */
 	ny_conf_node_free(node);
 	ny_conf_central_free(central);
+	ny_log_close_file();
 	return ret;
 fail:
 	if (*err)

@@ -29,6 +29,14 @@ static void deliver_to_b(const void *msg, size_t len, const char *src, bool load
 	ny_wg_device_receive_handshake(&pair.b, msg, len, src, strlen(src), load, pair.now, rx);
 }
 
+/* A rekey timeout later (and with a newer timestamp), a makes another initiation. */
+static void later_initiation(struct ny_wg_msg_initiation *init)
+{
+	pair.now += NY_WG_REKEY_TIMEOUT;
+	pair.wall += NY_WG_NSEC;
+	initiation(init);
+}
+
 /* b under load answers a's first initiation with a cookie; a takes it. */
 static void obtain_cookie(void)
 {
@@ -42,6 +50,13 @@ static void obtain_cookie(void)
 	ny_wg_device_receive_handshake(&pair.a, rx.reply, rx.reply_len, "b", 1, false, pair.now, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE, "cookie reply refused: %s", ny_wg_drop_name(rx.drop));
 	cr_assert(pair.a_to_b->cookie.valid);
+}
+
+/* a obtains b's cookie, then makes its next initiation, which carries a mac2 made with it. */
+static void initiation_with_cookie(struct ny_wg_msg_initiation *init)
+{
+	obtain_cookie();
+	later_initiation(init);
 }
 
 Test(wg_cookie, mac1_is_checked_without_load)
@@ -72,10 +87,7 @@ Test(wg_cookie, under_load_a_cookie_reply_then_mac2_is_accepted)
 	struct ny_wg_msg_initiation init;
 	struct ny_wg_rx rx;
 
-	obtain_cookie();
-	pair.now += NY_WG_REKEY_TIMEOUT;
-	pair.wall += NY_WG_NSEC;
-	initiation(&init);
+	initiation_with_cookie(&init);
 	cr_assert_not(ny_crypto_is_zero(init.macs.mac2, NY_MAC_LEN));
 	deliver_to_b(&init, sizeof(init), SRC_A, true, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_NONE, "dropped: %s", ny_wg_drop_name(rx.drop));
@@ -87,10 +99,7 @@ Test(wg_cookie, cookie_is_bound_to_the_source_address)
 	struct ny_wg_msg_initiation init;
 	struct ny_wg_rx rx;
 
-	obtain_cookie();
-	pair.now += NY_WG_REKEY_TIMEOUT;
-	pair.wall += NY_WG_NSEC;
-	initiation(&init);
+	initiation_with_cookie(&init);
 	deliver_to_b(&init, sizeof(init), SRC_OTHER, true, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_COOKIE_SENT);
 }
@@ -100,10 +109,7 @@ Test(wg_cookie, flipped_mac2_under_load_is_rejected)
 	struct ny_wg_msg_initiation init;
 	struct ny_wg_rx rx;
 
-	obtain_cookie();
-	pair.now += NY_WG_REKEY_TIMEOUT;
-	pair.wall += NY_WG_NSEC;
-	initiation(&init);
+	initiation_with_cookie(&init);
 	init.macs.mac2[0] ^= 0x40;
 	deliver_to_b(&init, sizeof(init), SRC_A, true, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_COOKIE_SENT);
@@ -125,9 +131,7 @@ Test(wg_cookie, reply_is_bound_to_the_mac1_it_answers)
 	cr_assert_not(pair.a_to_b->cookie.valid);
 	pair.a_to_b->cookie.last_mac1_sent[0] ^= 1;
 	/* a sent another initiation since: its index changed, so the old reply answers nothing. */
-	pair.now += NY_WG_REKEY_TIMEOUT;
-	pair.wall += NY_WG_NSEC;
-	initiation(&init);
+	later_initiation(&init);
 	ny_wg_device_receive_handshake(&pair.a, reply, sizeof(reply), "b", 1, false, pair.now, &rx);
 	cr_assert_eq(rx.drop, NY_WG_DROP_UNKNOWN_INDEX);
 	cr_assert_not(pair.a_to_b->cookie.valid);

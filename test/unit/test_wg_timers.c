@@ -19,13 +19,28 @@ static void teardown(void)
 
 TestSuite(wg_timers, .init = setup, .fini = teardown);
 
-/* Encrypts one packet on `peer` and returns the engine's result; *actions gets the requested actions. */
+/* Encrypts pkt on `peer` and returns the engine's result; *actions gets the requested actions. */
+static int seal(struct ny_wg_peer *peer, struct ny_wg_packet *pkt, uint32_t *actions)
+{
+	return ny_wg_transport_encrypt_batch(peer, pair.aead, pkt, 1, pair.now, actions);
+}
+
+/* Finds the keypair a sealed packet names on `to` and decrypts it there; returns the engine's result. */
+static int open_on(struct ny_wg_device *to, struct ny_wg_packet *pkt, uint32_t *actions)
+{
+	struct ny_wg_keypair *kp = ny_wg_transport_lookup(to, pkt->buf, pkt->len);
+
+	cr_assert_not_null(kp);
+	return ny_wg_transport_decrypt_batch(to, kp, pair.aead, pkt, 1, pair.now, actions);
+}
+
+/* Encrypts one packet of len zero bytes on `peer` and returns the engine's result (see seal()). */
 static int send_one(struct ny_wg_peer *peer, size_t len, uint32_t *actions)
 {
 	uint8_t buf[256] = { 0 };
 	struct ny_wg_packet pkt = { .buf = buf, .len = (uint32_t)len, .cap = sizeof(buf) };
 
-	return ny_wg_transport_encrypt_batch(peer, pair.aead, &pkt, 1, pair.now, actions);
+	return seal(peer, &pkt, actions);
 }
 
 /* Handshake, then a's first packet confirms b's keypair. */
@@ -77,19 +92,16 @@ Test(wg_timers, rejects_after_time)
 {
 	uint8_t buf[256] = { 0 };
 	struct ny_wg_packet pkt = { .buf = buf, .len = 10, .cap = sizeof(buf) };
-	struct ny_wg_keypair *kp;
 	uint32_t actions;
 
 	establish();
 	/* A packet sealed just before the limit is refused by the receiver once the limit has passed. */
 	advance(NY_WG_REJECT_AFTER_TIME - 1);
-	cr_assert_eq(ny_wg_transport_encrypt_batch(pair.a_to_b, pair.aead, &pkt, 1, pair.now, &actions), 1);
+	cr_assert_eq(seal(pair.a_to_b, &pkt, &actions), 1);
 	advance(1);
 	cr_assert_eq(send_one(pair.a_to_b, 10, &actions), -ENOKEY);
 	cr_assert(actions & NY_WG_ACTION_SEND_INITIATION);
-	kp = ny_wg_transport_lookup(&pair.b, buf, pkt.len);
-	cr_assert_not_null(kp);
-	cr_assert_eq(ny_wg_transport_decrypt_batch(&pair.b, kp, pair.aead, &pkt, 1, pair.now, &actions), 0);
+	cr_assert_eq(open_on(&pair.b, &pkt, &actions), 0);
 	cr_assert_eq(pkt.drop, NY_WG_DROP_KEY_EXPIRED);
 }
 
@@ -133,14 +145,12 @@ Test(wg_timers, keepalive_is_empty_and_accepted)
 {
 	uint8_t buf[64] = { 0 };
 	struct ny_wg_packet pkt = { .buf = buf, .len = 0, .cap = sizeof(buf) };
-	struct ny_wg_keypair *kp;
 	uint32_t actions;
 
 	establish();
-	cr_assert_eq(ny_wg_transport_encrypt_batch(pair.b_to_a, pair.aead, &pkt, 1, pair.now, &actions), 1);
+	cr_assert_eq(seal(pair.b_to_a, &pkt, &actions), 1);
 	cr_assert_eq(pkt.len, NY_WG_DATA_MIN_LEN);
-	kp = ny_wg_transport_lookup(&pair.a, buf, pkt.len);
-	cr_assert_eq(ny_wg_transport_decrypt_batch(&pair.a, kp, pair.aead, &pkt, 1, pair.now, &actions), 1);
+	cr_assert_eq(open_on(&pair.a, &pkt, &actions), 1);
 	cr_assert_eq(pkt.len, 0);
 	/* A keepalive is not data: it must not itself be answered by a keepalive. */
 	cr_assert_eq(ny_wg_timers_tick(pair.a_to_b, pair.now + NY_WG_KEEPALIVE_TIMEOUT) & NY_WG_ACTION_SEND_KEEPALIVE,
@@ -260,7 +270,6 @@ Test(wg_timers, keys_are_erased_after_three_reject_times)
 Test(wg_timers, initiator_rekeys_once_when_receiving_near_rejection)
 {
 	uint32_t actions;
-	struct ny_wg_keypair *kp;
 	uint8_t buf[64] = { 0 };
 	struct ny_wg_packet pkt = { .buf = buf, .len = 0, .cap = sizeof(buf) };
 
@@ -268,9 +277,8 @@ Test(wg_timers, initiator_rekeys_once_when_receiving_near_rejection)
 	advance(NY_WG_REJECT_AFTER_TIME - NY_WG_KEEPALIVE_TIMEOUT - NY_WG_REKEY_TIMEOUT);
 	for (int i = 0; i < 2; i++) {
 		pkt.len = 0;
-		cr_assert_eq(ny_wg_transport_encrypt_batch(pair.b_to_a, pair.aead, &pkt, 1, pair.now, &actions), 1);
-		kp = ny_wg_transport_lookup(&pair.a, buf, pkt.len);
-		cr_assert_eq(ny_wg_transport_decrypt_batch(&pair.a, kp, pair.aead, &pkt, 1, pair.now, &actions), 1);
+		cr_assert_eq(seal(pair.b_to_a, &pkt, &actions), 1);
+		cr_assert_eq(open_on(&pair.a, &pkt, &actions), 1);
 		if (i == 0)
 			cr_assert(actions & NY_WG_ACTION_SEND_INITIATION);
 		else

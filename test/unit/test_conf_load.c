@@ -445,17 +445,27 @@ Test(conf_load, alias_bomb_is_refused)
 	ny_conf_report_free(&r);
 }
 
-Test(conf_load, file_over_one_mib_is_an_error)
+/* Creates a temporary file (path is its mkstemp template) that starts as a valid central config; the caller pads it
+ * with comments and closes it. */
+static FILE *temp_central(char *path)
 {
-	char path[] = "/tmp/ny-conf-big-XXXXXX";
-	struct ny_conf_report r;
-	struct ny_conf_central *c = NULL;
 	int fd = mkstemp(path);
 	FILE *f;
 
 	cr_assert_geq(fd, 0);
 	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
 	fputs("graph: []\n", f);
+	return f;
+}
+
+Test(conf_load, file_over_one_mib_is_an_error)
+{
+	char path[] = "/tmp/ny-conf-big-XXXXXX";
+	struct ny_conf_report r;
+	struct ny_conf_central *c = NULL;
+	FILE *f = temp_central(path);
+
 	for (size_t i = 0; i < NY_CONF_MAX_FILE_SIZE / 16 + 1; i++)
 		fputs("# padding......\n", f);
 	fclose(f);
@@ -472,12 +482,8 @@ Test(conf_load, file_of_exactly_one_mib_is_read)
 	char path[] = "/tmp/ny-conf-1m-XXXXXX";
 	struct ny_conf_report r;
 	struct ny_conf_central *c = NULL;
-	int fd = mkstemp(path);
-	FILE *f;
+	FILE *f = temp_central(path);
 
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
-	fputs("graph: []\n", f);
 	for (size_t i = 10; i < NY_CONF_MAX_FILE_SIZE; i++)
 		fputc(i % 64 == 63 ? '\n' : (i % 64 == 10 ? '#' : ' '), f);
 	fclose(f);

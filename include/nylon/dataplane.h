@@ -9,8 +9,8 @@
  * - main thread: creates and stops everything.
  * node->wg_lock guards the WireGuard engine (device, peers, keypairs, timers) and each peer's endpoint and staged
  * packets. Shards hold it once per batch and never across a system call; the control thread sends its few
- * handshake, keepalive and staged packets while holding it. The route table is built before the shards start
- * and is read-only while they run. (The RCU-published tables of the routing issue replace this lock.)
+ * handshake, keepalive and staged packets while holding it. The route table (which peer owns a destination) is
+ * published with RCU: shards read it without any lock.
  */
 #ifndef NYLON_DATAPLANE_H
 #define NYLON_DATAPLANE_H
@@ -73,6 +73,23 @@ struct ny_dp_route {
 	struct ny_dp_peer *peer;
 };
 
+/* Where packets from the TUN go: an immutable snapshot published with RCU (nylon/rcu.h). Writer: the main thread,
+ * which replaces the whole table (ny_dp_table_publish) and frees the old one after a grace period. Readers: the
+ * shards, which dereference it once per batch and hold no pointer into it across a quiescent state. */
+struct ny_dp_table {
+	size_t n_routes;
+	struct ny_dp_route routes[];
+};
+
+struct ny_dp_table *ny_dp_table_new(size_t n_routes);
+/* Publishes table in *slot, waits for a grace period, frees the table it replaced. Context: not an online RCU
+ * reader (the main thread). */
+void ny_dp_table_publish(struct ny_dp_table **slot, struct ny_dp_table *table);
+/* Longest-prefix match of the IP packet's destination; NULL when none. pkt holds at least an IP header. */
+struct ny_dp_peer *ny_dp_table_lookup(const struct ny_dp_table *table, const uint8_t *pkt, size_t len);
+/* The length an IP packet claims (IPv4 total length, IPv6 payload + 40), 0 when it is not a valid header. */
+size_t ny_dp_ip_len(const uint8_t *pkt, size_t len);
+
 struct ny_dp_shard;
 
 struct ny_dp_config {
@@ -90,8 +107,7 @@ struct ny_dp_node {
 	struct ny_wg_device dev;
 	struct ny_dp_peer *peers;
 	size_t n_peers;
-	struct ny_dp_route *routes;
-	size_t n_routes;
+	struct ny_dp_table *table; /* RCU */
 	struct ny_dp_shard **shards;
 	unsigned n_shards;
 	struct ny_io_features features;

@@ -143,7 +143,8 @@ static int load_config(const struct run_opts *o, struct ny_conf_central **centra
 static int configure_os(struct ny_sys *sys, const char *ifname, const struct ny_conf_peer *self,
 			const struct ny_dp_node *dp, char *err, size_t err_len)
 {
-	struct ny_conf_cidr *routes = calloc(dp->n_routes ? dp->n_routes : 1, sizeof(*routes));
+	const struct ny_dp_table *table = dp->table; /* the main thread is its only writer */
+	struct ny_conf_cidr *routes = calloc(table->n_routes ? table->n_routes : 1, sizeof(*routes));
 	size_t n_routes = 0;
 	unsigned ifindex;
 	int ret;
@@ -166,13 +167,13 @@ static int configure_os(struct ny_sys *sys, const char *ifname, const struct ny_
 		goto out;
 	}
 	/* Anycast prefixes may belong to several neighbours: one route each. */
-	for (size_t i = 0; i < dp->n_routes; i++) {
+	for (size_t i = 0; i < table->n_routes; i++) {
 		bool dup = false;
 
 		for (size_t j = 0; j < n_routes && !dup; j++)
-			dup = ny_conf_cidr_equal(&routes[j], &dp->routes[i].prefix);
+			dup = ny_conf_cidr_equal(&routes[j], &table->routes[i].prefix);
 		if (!dup)
-			routes[n_routes++] = dp->routes[i].prefix;
+			routes[n_routes++] = table->routes[i].prefix;
 	}
 	if ((ret = ny_sys_routes_sync(sys, ifindex, routes, n_routes)) < 0)
 		snprintf(err, err_len, "adding routes via %s: %s", ifname, strerror(-ret));

@@ -53,10 +53,6 @@ int ny_dp_shard_start(struct ny_dp_shard *shard);
 void ny_dp_shard_join(struct ny_dp_shard *shard);
 void ny_dp_shard_free(struct ny_dp_shard *shard);
 
-/* Longest-prefix match over the node's routes; NULL when none. */
-struct ny_dp_peer *ny_dp_route_lookup(const struct ny_dp_node *node, const uint8_t *ip_pkt, size_t len);
-/* The length an IP packet claims (IPv4 total length, IPv6 payload + 40), 0 when it is not a valid header. */
-size_t ny_dp_ip_len(const uint8_t *pkt, size_t len);
 
 /* Asks the control thread to act for peer (enum ny_wg_action bits). Any thread. */
 void ny_dp_peer_request(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions);

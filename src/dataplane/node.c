@@ -62,18 +62,6 @@ static int resolve_endpoint(const struct ny_conf_endpoint *ep, struct ny_io_addr
 	return 0;
 }
 
-static int add_routes(struct ny_dp_node *node, const struct ny_conf_peer *cp, struct ny_dp_peer *peer)
-{
-	struct ny_dp_route *grown = realloc(node->routes, (node->n_routes + cp->n_prefixes) * sizeof(*grown));
-
-	if (!grown && cp->n_prefixes)
-		return -ENOMEM;
-	node->routes = grown;
-	for (size_t i = 0; i < cp->n_prefixes; i++)
-		node->routes[node->n_routes++] = (struct ny_dp_route){ cp->prefixes[i].prefix, peer };
-	return 0;
-}
-
 static int add_peer(struct ny_dp_node *node, const struct ny_conf_peer *cp, char *err, size_t err_len)
 {
 	struct ny_dp_peer *peer = &node->peers[node->n_peers];
@@ -97,7 +85,28 @@ static int add_peer(struct ny_dp_node *node, const struct ny_conf_peer *cp, char
 		else
 			ny_log_warn("dataplane", "peer %s: endpoint %s does not resolve", cp->id, cp->endpoints[i].text);
 	}
-	return add_routes(node, cp, peer);
+	return 0;
+}
+
+/* Every prefix of every neighbour goes to that neighbour (multi-hop routes come with the routing issue). */
+static int build_table(struct ny_dp_node *node, const struct ny_conf_central *central)
+{
+	struct ny_dp_table *t;
+	size_t n = 0;
+
+	for (size_t i = 0; i < node->n_peers; i++)
+		n += ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->peers[i].id))->n_prefixes;
+	if (!(t = ny_dp_table_new(n)))
+		return -ENOMEM;
+	for (size_t i = 0; i < node->n_peers; i++) {
+		const struct ny_conf_peer *cp =
+			ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->peers[i].id));
+
+		for (size_t j = 0; j < cp->n_prefixes; j++)
+			t->routes[t->n_routes++] = (struct ny_dp_route){ cp->prefixes[j].prefix, &node->peers[i] };
+	}
+	ny_dp_table_publish(&node->table, t);
+	return 0;
 }
 
 int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, const struct ny_conf_central *central,
@@ -133,50 +142,11 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 		if ((ret = add_peer(node, ny_conf_central_peer(central, i), err, err_len)) < 0)
 			return ret;
 	}
-	return 0;
-}
-
-/* ---- routes --------------------------------------------------------------------------------------------------- */
-
-size_t ny_dp_ip_len(const uint8_t *pkt, size_t len)
-{
-	size_t claimed;
-
-	if (len >= 20 && pkt[0] >> 4 == 4) {
-		claimed = (size_t)pkt[2] << 8 | pkt[3];
-		return claimed >= 20 && claimed <= len ? claimed : 0;
-	}
-	if (len >= 40 && pkt[0] >> 4 == 6) {
-		claimed = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
-		return claimed <= len ? claimed : 0;
+	if (build_table(node, central) < 0) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
 	}
 	return 0;
-}
-
-static bool prefix_matches(const struct ny_conf_cidr *p, const uint8_t *addr)
-{
-	unsigned full = p->bits / 8, rest = p->bits % 8;
-
-	if (memcmp(p->addr.bytes, addr, full) != 0)
-		return false;
-	return !rest || ((p->addr.bytes[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
-struct ny_dp_peer *ny_dp_route_lookup(const struct ny_dp_node *node, const uint8_t *pkt, size_t len)
-{
-	int family = pkt[0] >> 4 == 4 ? AF_INET : AF_INET6;
-	const uint8_t *dst = family == AF_INET ? pkt + 16 : pkt + 24;
-	const struct ny_dp_route *best = NULL;
-
-	/* A linear scan over a node's neighbours' prefixes; the RCU prefix trie comes with the routing issue. */
-	for (size_t i = 0; i < node->n_routes; i++) {
-		const struct ny_dp_route *r = &node->routes[i];
-
-		if (r->prefix.addr.family == family && prefix_matches(&r->prefix, dst) &&
-		    (!best || r->prefix.bits > best->prefix.bits))
-			best = r;
-	}
-	return best ? best->peer : NULL;
 }
 
 /* ---- handshake queue and control thread ---------------------------------------------------------------------- */
@@ -480,7 +450,7 @@ void ny_dp_node_destroy(struct ny_dp_node *node)
 	for (size_t i = 0; i < node->n_peers; i++)
 		free(node->peers[i].staged);
 	free(node->peers);
-	free(node->routes);
+	ny_dp_table_publish(&node->table, NULL);
 	free(node->hs_queue);
 	ny_aead_ctx_free(node->control_aead);
 	ny_wg_device_destroy(&node->dev);

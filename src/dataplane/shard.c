@@ -9,6 +9,7 @@
 #include "dataplane/internal.h"
 #include "nylon/base.h"
 #include "nylon/offload.h"
+#include "nylon/rcu.h"
 
 #define NY_DP_HEADROOM NY_WG_DATA_HEADER_LEN
 #define NY_DP_MAX_PAYLOAD (NY_DP_SEG_LEN - NY_WG_DATA_HEADER_LEN - NY_WG_PADDING - NY_AEAD_TAG_LEN)
@@ -253,6 +254,7 @@ static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_
 
 static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n)
 {
+	const struct ny_dp_table *table = ny_rcu_dereference(s->node->table);
 	size_t count = 0;
 
 	for (int i = 0; i < n && count < NY_DP_SEGS; i++) {
@@ -266,7 +268,7 @@ static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_NOT_IP, got);
 			continue;
 		}
-		peer = ny_dp_route_lookup(s->node, first, s->split_len[0]);
+		peer = ny_dp_table_lookup(table, first, s->split_len[0]);
 		if (!peer) {
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ROUTE, got);
 			continue;
@@ -394,9 +396,17 @@ static void *shard_main(void *arg)
 	struct ny_io_dgram dgrams[NY_IO_BATCH];
 	struct ny_io_pkt tun[NY_IO_BATCH];
 
+	ny_rcu_register_thread();
 	while (!atomic_load_explicit(&s->node->stop, memory_order_relaxed)) {
-		int ret = ny_io_wait(s->io, 200), n;
-		uint64_t now = ny_clock_mono_ns();
+		uint64_t now;
+		int ret, n;
+
+		/* No RCU-protected pointer survives an iteration; offline while blocked in the kernel. */
+		ny_rcu_quiescent();
+		ny_rcu_offline();
+		ret = ny_io_wait(s->io, 200);
+		ny_rcu_online();
+		now = ny_clock_mono_ns();
 
 		if (ret < 0) {
 			ny_log_error("shard", "shard %u: waiting for I/O failed: %s", s->index, strerror(-ret));
@@ -415,6 +425,7 @@ static void *shard_main(void *arg)
 			ny_dp_count(&s->stats.batch_pkts, (uint64_t)n);
 		}
 	}
+	ny_rcu_unregister_thread();
 	return NULL;
 }
 

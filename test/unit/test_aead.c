@@ -85,51 +85,51 @@ static bool open_copy(int p, uint64_t counter, const uint8_t *src, size_t len)
 	return true;
 }
 
-Test(aead, providers_agree_byte_for_byte_with_the_handshake_aead)
+/* Keys every provider with the key made from salt, then runs check for every size and counter. */
+static void each_size_and_counter(uint8_t salt,
+				  void (*check)(const uint8_t key[NY_KEY_LEN], size_t len, uint64_t counter))
 {
 	uint8_t key[NY_KEY_LEN];
 
-	make_key(key, 1);
+	make_key(key, salt);
 	set_key_all(key);
 	for (size_t s = 0; s < ARRAY_LEN(sizes); s++) {
-		for (size_t c = 0; c < ARRAY_LEN(counters); c++) {
-			size_t len = sizes[s];
-			uint64_t counter = counters[c];
-
-			ny_crypto_aead_seal(reference, plain, len, NULL, 0, counter, key);
-			for (int p = 0; p < PROVIDERS; p++) {
-				seal_with(p, counter, len);
-				cr_assert_eq(memcmp(sealed[p], reference, len + NY_AEAD_TAG_LEN), 0,
-					     "%s differs from ny_crypto_aead_seal: %zu bytes, counter %llu",
-					     ny_aead_provider_name(providers[p]), len, (unsigned long long)counter);
-			}
-		}
+		for (size_t c = 0; c < ARRAY_LEN(counters); c++)
+			check(key, sizes[s], counters[c]);
 	}
+}
+
+static void agrees_with_the_handshake_aead(const uint8_t key[NY_KEY_LEN], size_t len, uint64_t counter)
+{
+	ny_crypto_aead_seal(reference, plain, len, NULL, 0, counter, key);
+	for (int p = 0; p < PROVIDERS; p++) {
+		seal_with(p, counter, len);
+		cr_assert_eq(memcmp(sealed[p], reference, len + NY_AEAD_TAG_LEN), 0,
+			     "%s differs from ny_crypto_aead_seal: %zu bytes, counter %llu",
+			     ny_aead_provider_name(providers[p]), len, (unsigned long long)counter);
+	}
+}
+
+Test(aead, providers_agree_byte_for_byte_with_the_handshake_aead)
+{
+	each_size_and_counter(1, agrees_with_the_handshake_aead);
+}
+
+static void opens_the_others_packets(const uint8_t key[NY_KEY_LEN], size_t len, uint64_t counter)
+{
+	for (int from = 0; from < PROVIDERS; from++) {
+		seal_with(from, counter, len);
+		for (int to = 0; to < PROVIDERS; to++)
+			cr_assert(open_copy(to, counter, sealed[from], len),
+				  "%s cannot open %s's %zu bytes at counter %llu", ny_aead_provider_name(providers[to]),
+				  ny_aead_provider_name(providers[from]), len, (unsigned long long)counter);
+	}
+	cr_assert(ny_crypto_aead_open(work, sealed[0], len + NY_AEAD_TAG_LEN, NULL, 0, counter, key));
 }
 
 Test(aead, each_provider_opens_the_others_packets)
 {
-	uint8_t key[NY_KEY_LEN];
-
-	make_key(key, 2);
-	set_key_all(key);
-	for (size_t s = 0; s < ARRAY_LEN(sizes); s++) {
-		for (size_t c = 0; c < ARRAY_LEN(counters); c++) {
-			size_t len = sizes[s];
-			uint64_t counter = counters[c];
-
-			for (int from = 0; from < PROVIDERS; from++) {
-				seal_with(from, counter, len);
-				for (int to = 0; to < PROVIDERS; to++)
-					cr_assert(open_copy(to, counter, sealed[from], len),
-						  "%s cannot open %s's %zu bytes at counter %llu",
-						  ny_aead_provider_name(providers[to]),
-						  ny_aead_provider_name(providers[from]), len,
-						  (unsigned long long)counter);
-			}
-			cr_assert(ny_crypto_aead_open(work, sealed[0], len + NY_AEAD_TAG_LEN, NULL, 0, counter, key));
-		}
-	}
+	each_size_and_counter(2, opens_the_others_packets);
 }
 
 struct transport_vector {

@@ -102,24 +102,26 @@ static void warn_unknown(struct ny_conf_y *y, const yaml_node_t *node, const cha
 		y->err = -ENOMEM;
 }
 
-size_t ny_conf_y_push_key(struct ny_conf_y *y, const char *key)
+/* Moves the end of the path past n characters that snprintf wrote (or would have, when truncated) after old. */
+static size_t path_pushed(struct ny_conf_y *y, size_t old, int n)
 {
-	size_t old = y->path_len;
-	int n = snprintf(y->path + old, sizeof(y->path) - old, "%s%s", old ? "." : "", key);
-
 	if (n > 0)
 		y->path_len = old + (size_t)n < sizeof(y->path) ? old + (size_t)n : sizeof(y->path) - 1;
 	return old;
 }
 
+size_t ny_conf_y_push_key(struct ny_conf_y *y, const char *key)
+{
+	size_t old = y->path_len;
+
+	return path_pushed(y, old, snprintf(y->path + old, sizeof(y->path) - old, "%s%s", old ? "." : "", key));
+}
+
 size_t ny_conf_y_push_index(struct ny_conf_y *y, size_t index)
 {
 	size_t old = y->path_len;
-	int n = snprintf(y->path + old, sizeof(y->path) - old, "[%zu]", index);
 
-	if (n > 0)
-		y->path_len = old + (size_t)n < sizeof(y->path) ? old + (size_t)n : sizeof(y->path) - 1;
-	return old;
+	return path_pushed(y, old, snprintf(y->path + old, sizeof(y->path) - old, "[%zu]", index));
 }
 
 void ny_conf_y_pop(struct ny_conf_y *y, size_t len)

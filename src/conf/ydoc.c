@@ -315,6 +315,19 @@ static bool parse_decimal(const char *s, bool allow_minus, uint64_t *mag, bool *
 	return true;
 }
 
+/* The end of a typed scalar s: 0 when it parsed (ok), else -EINVAL with "invalid <what> <s>: expected <expected>"
+ * reported at the node. */
+static int parsed(struct ny_conf_y *y, yaml_node_t *node, const char *s, bool ok, const char *what,
+		  const char *expected)
+{
+	char q[NY_CONF_QUOTE_LEN];
+
+	if (ok)
+		return 0;
+	ny_conf_y_error(y, node, "invalid %s %s: expected %s", what, ny_conf_quote(q, s), expected);
+	return -EINVAL;
+}
+
 int ny_conf_y_uint(struct ny_conf_y *y, yaml_node_t *node, uint64_t max, uint64_t *out)
 {
 	const char *s = ny_conf_y_scalar(y, node, "an unsigned integer");
@@ -336,16 +349,14 @@ int ny_conf_y_uint(struct ny_conf_y *y, yaml_node_t *node, uint64_t max, uint64_
 int ny_conf_y_int64(struct ny_conf_y *y, yaml_node_t *node, int64_t *out)
 {
 	const char *s = ny_conf_y_scalar(y, node, "an integer");
-	char q[NY_CONF_QUOTE_LEN];
 	uint64_t v;
 	bool neg;
 
 	if (!s)
 		return -EINVAL;
-	if (!parse_decimal(s, true, &v, &neg) || v > (uint64_t)INT64_MAX + neg) {
-		ny_conf_y_error(y, node, "invalid number %s: expected a 64-bit integer", ny_conf_quote(q, s));
+	if (parsed(y, node, s, parse_decimal(s, true, &v, &neg) && v <= (uint64_t)INT64_MAX + neg, "number",
+		   "a 64-bit integer"))
 		return -EINVAL;
-	}
 	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return 0;
 }
@@ -353,16 +364,11 @@ int ny_conf_y_int64(struct ny_conf_y *y, yaml_node_t *node, int64_t *out)
 int ny_conf_y_duration(struct ny_conf_y *y, yaml_node_t *node, int64_t *out)
 {
 	const char *s = ny_conf_y_scalar(y, node, "a duration");
-	char q[NY_CONF_QUOTE_LEN];
 
 	if (!s)
 		return -EINVAL;
-	if (ny_conf_duration_parse(out, s)) {
-		ny_conf_y_error(y, node, "invalid duration %s: expected a Go duration such as 15s or 1m30s",
-				ny_conf_quote(q, s));
-		return -EINVAL;
-	}
-	return 0;
+	return parsed(y, node, s, ny_conf_duration_parse(out, s) == 0, "duration",
+		      "a Go duration such as 15s or 1m30s");
 }
 
 int ny_conf_y_key(struct ny_conf_y *y, yaml_node_t *node, uint8_t key[NY_KEY_LEN], const char *what)
@@ -383,31 +389,21 @@ int ny_conf_y_key(struct ny_conf_y *y, yaml_node_t *node, uint8_t key[NY_KEY_LEN
 int ny_conf_y_addr(struct ny_conf_y *y, yaml_node_t *node, struct ny_conf_addr *out)
 {
 	const char *s = ny_conf_y_scalar(y, node, "an IP address");
-	char q[NY_CONF_QUOTE_LEN];
 
 	if (!s)
 		return -EINVAL;
-	if (ny_conf_addr_parse(out, s)) {
-		ny_conf_y_error(y, node, "invalid IP address %s: expected an address such as 10.0.0.1 or fd00::1",
-				ny_conf_quote(q, s));
-		return -EINVAL;
-	}
-	return 0;
+	return parsed(y, node, s, ny_conf_addr_parse(out, s) == 0, "IP address",
+		      "an address such as 10.0.0.1 or fd00::1");
 }
 
 int ny_conf_y_cidr(struct ny_conf_y *y, yaml_node_t *node, struct ny_conf_cidr *out)
 {
 	const char *s = ny_conf_y_scalar(y, node, "a prefix");
-	char q[NY_CONF_QUOTE_LEN];
 
 	if (!s)
 		return -EINVAL;
-	if (ny_conf_cidr_parse(out, s)) {
-		ny_conf_y_error(y, node, "invalid prefix %s: expected a prefix such as 10.0.0.0/24 or fd00::/64",
-				ny_conf_quote(q, s));
-		return -EINVAL;
-	}
-	return 0;
+	return parsed(y, node, s, ny_conf_cidr_parse(out, s) == 0, "prefix",
+		      "a prefix such as 10.0.0.0/24 or fd00::/64");
 }
 
 int ny_conf_y_cidr_list(struct ny_conf_y *y, yaml_node_t *node, struct ny_conf_cidr **out, size_t *n)

@@ -64,7 +64,12 @@ static void record(struct rounds *r, double units, double seconds)
 
 /* Kept out of line and opaque to the optimizer (no inlining, no hoisting as a pure call) so that it stays a
  * loop, as a plain C reference should be. */
-__attribute__((noipa)) static uint16_t naive_csum(const uint8_t *p, size_t len)
+#if defined(__clang__)
+#define NY_BENCH_OPAQUE __attribute__((noinline)) /* clang has no noipa; the body is optimized either way */
+#else
+#define NY_BENCH_OPAQUE __attribute__((noipa))
+#endif
+NY_BENCH_OPAQUE static uint16_t naive_csum(const uint8_t *p, size_t len)
 {
 	uint32_t sum = 0;
 

@@ -195,7 +195,8 @@ static void send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const
 	struct sockaddr_storage ss;
 	size_t ss_len = ny_io_addr_to_sockaddr(dst, &ss, sizeof(ss));
 
-	if (sendto(control_fd(node), buf, len, 0, (struct sockaddr *)&ss, (socklen_t)ss_len) < 0) {
+	/* Never wait for socket room while holding wg_lock: a lost handshake or keepalive is retried by the timers. */
+	if (sendto(control_fd(node), buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, (socklen_t)ss_len) < 0) {
 		static struct ny_log_ratelimit rl;
 
 		if (ny_log_ratelimit_allow(&rl, 5))

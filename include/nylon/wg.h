@@ -313,6 +313,25 @@ struct ny_wg_packet {
 int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
 				  size_t n, uint64_t now, uint32_t *actions);
 
+/* The same in three steps, so that shards can seal outside the lock that guards the engine:
+ * reserve n counters on the current keypair and copy what sealing needs (Context: owner; -ENOKEY as above),
+ * seal with no engine state touched (Context: any thread; -EINVAL when a buffer is too small), then account the
+ * sealed batch in the peer's stats and timers (Context: owner). The job holds a key: wipe it after use. Packets
+ * sealed with a keypair that was rotated meanwhile are still accepted: the peer keeps the previous keypair. */
+struct ny_wg_seal_job {
+	uint8_t key[NY_KEY_LEN];
+	uint32_t remote_index;
+	uint64_t first_counter;
+	size_t n;
+	uint64_t birth;
+	bool is_initiator;
+};
+int ny_wg_transport_reserve(struct ny_wg_peer *peer, size_t n, uint64_t now, struct ny_wg_seal_job *job,
+			    uint32_t *actions);
+int ny_wg_transport_seal(const struct ny_wg_seal_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts);
+void ny_wg_transport_sent(struct ny_wg_peer *peer, const struct ny_wg_seal_job *job, uint64_t bytes, bool data,
+			  uint64_t now, uint32_t *actions);
+
 /* Decrypts n transport messages that all carry the receiver index of one keypair (see
  * ny_wg_transport_lookup). Each packet's drop field says whether it was accepted. Returns the number accepted.
  * Updates stats and timers, confirms the `next` keypair on its first packet, and sets *actions.

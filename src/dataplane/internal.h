@@ -54,8 +54,10 @@ void ny_dp_shard_join(struct ny_dp_shard *shard);
 void ny_dp_shard_free(struct ny_dp_shard *shard);
 
 
-/* Asks the control thread to act for peer (enum ny_wg_action bits). Any thread. */
-void ny_dp_peer_request(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions);
+/* Asks the control thread to act for peer (enum ny_wg_action bits): mark, then wake it once after dropping any
+ * lock (the wake is a system call). ny_dp_peer_mark returns whether there was anything to ask. Any thread. */
+bool ny_dp_peer_mark(struct ny_dp_peer *peer, uint32_t actions);
+void ny_dp_control_wake(struct ny_dp_node *node);
 
 /* A shard's counters have one writer, the shard: a relaxed load and store (plain moves on x86) are enough for
  * readers on other threads to see whole values, without the cost of a locked add per packet. */

@@ -155,7 +155,6 @@ int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len,
 {
 	struct ny_dp_hs_queue *q = node->hs_queue;
 	int ret = -ENOBUFS;
-	uint64_t one = 1;
 
 	if (len > sizeof(q->msgs[0].msg))
 		return -EINVAL;
@@ -169,18 +168,24 @@ int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len,
 		ret = 0;
 	}
 	pthread_mutex_unlock(&q->lock);
-	if (ret == 0 && write(node->control_wake, &one, sizeof(one)) < 0)
-		return 0; /* already signalled */
+	if (ret == 0)
+		ny_dp_control_wake(node);
 	return ret;
 }
 
-void ny_dp_peer_request(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions)
+bool ny_dp_peer_mark(struct ny_dp_peer *peer, uint32_t actions)
+{
+	if (!actions)
+		return false;
+	atomic_fetch_or(&peer->pending, actions);
+	return true;
+}
+
+void ny_dp_control_wake(struct ny_dp_node *node)
 {
 	uint64_t one = 1;
 
-	if (!actions)
-		return;
-	atomic_fetch_or(&peer->pending, actions);
+	/* A full counter (EAGAIN) already means "woken". */
 	if (write(node->control_wake, &one, sizeof(one)) < 0)
 		return;
 }
@@ -427,11 +432,9 @@ int ny_dp_node_start(struct ny_dp_node *node, char *err, size_t err_len)
 
 void ny_dp_node_stop(struct ny_dp_node *node)
 {
-	uint64_t one = 1;
-
 	atomic_store(&node->stop, true);
-	if (node->control_wake >= 0 && write(node->control_wake, &one, sizeof(one)) < 0)
-		ny_log_warn("dataplane", "cannot wake the control thread: %s", strerror(errno));
+	if (node->control_wake >= 0)
+		ny_dp_control_wake(node);
 	for (unsigned i = 0; i < node->n_shards; i++)
 		ny_dp_shard_join(node->shards[i]);
 	if (node->control_started)

@@ -120,6 +120,7 @@ static void update_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *sr
 static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
+	bool wake = false;
 
 	pthread_mutex_lock(&node->wg_lock);
 	for (size_t i = 0, j; i < n; i = j) {
@@ -145,10 +146,11 @@ static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 				last_ok = k;
 		if (last_ok != SIZE_MAX)
 			update_endpoint(peer, &s->pkt_src[last_ok]);
-		if (actions)
-			ny_dp_peer_request(node, peer, actions);
+		wake |= ny_dp_peer_mark(peer, actions);
 	}
 	pthread_mutex_unlock(&node->wg_lock);
+	if (wake)
+		ny_dp_control_wake(node);
 }
 
 /* Checks the inner IP header of each decrypted packet and trims the padding; the survivors are listed in
@@ -353,39 +355,109 @@ static size_t add_sends(struct ny_dp_shard *s, size_t n_sends, const struct ny_i
 	return n_sends;
 }
 
-static void tun_to_udp(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n, uint64_t now)
+/* Per peer group of one batch: what sealing needs, taken under the lock and used outside it. */
+struct seal_group {
+	size_t first, n;
+	struct ny_dp_peer *peer;
+	struct ny_io_addr dst;
+	struct ny_wg_seal_job job;
+};
+
+/* Under the engine lock: reserve counters for each peer's packets, or stage them while it has no session. */
+static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_group *groups, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
-	size_t count = collect_tun(s, in, n), n_sends = 0, sent_pkts = 0;
+	size_t n_groups = 0;
+	bool wake = false;
 
-	if (!count)
-		return;
-	group_by_peer(s, count);
 	pthread_mutex_lock(&node->wg_lock);
 	for (size_t i = 0, j; i < count; i = j) {
+		struct seal_group *g = &groups[n_groups];
 		struct ny_dp_peer *peer = s->pkt_peer[i];
 		uint32_t actions = 0;
 		int ret;
 
 		for (j = i + 1; j < count && s->pkt_peer[j] == peer; j++)
 			;
-		ret = ny_wg_transport_encrypt_batch(peer->wg, s->aead, s->pkts + i, j - i, now, &actions);
+		if (!peer->has_endpoint) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ENDPOINT, j - i);
+			continue;
+		}
+		ret = ny_wg_transport_reserve(peer->wg, j - i, now, &g->job, &actions);
 		if (ret == -ENOKEY)
 			stage(s, peer, s->pkts + i, j - i);
 		else if (ret < 0)
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, j - i);
-		else if (!peer->has_endpoint)
-			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ENDPOINT, j - i);
 		else {
-			n_sends = add_sends(s, n_sends, &peer->endpoint, i, j - i);
-			sent_pkts += j - i;
+			g->first = i;
+			g->n = j - i;
+			g->peer = peer;
+			g->dst = peer->endpoint;
+			n_groups++;
 		}
-		if (actions)
-			ny_dp_peer_request(node, peer, actions);
+		wake |= ny_dp_peer_mark(peer, actions);
 	}
 	pthread_mutex_unlock(&node->wg_lock);
+	if (wake)
+		ny_dp_control_wake(node);
+	return n_groups;
+}
+
+/* Under the engine lock again: the sealed batches count in each peer's stats and timers. */
+static void account_groups(struct ny_dp_shard *s, struct seal_group *groups, size_t n_groups, uint64_t now)
+{
+	bool wake = false;
+
+	pthread_mutex_lock(&s->node->wg_lock);
+	for (size_t k = 0; k < n_groups; k++) {
+		struct seal_group *g = &groups[k];
+		uint64_t bytes = 0;
+		uint32_t actions = 0;
+		bool data = false;
+
+		if (!g->n) /* sealing failed */
+			continue;
+		for (size_t i = g->first; i < g->first + g->n; i++) {
+			bytes += s->pkts[i].len;
+			data |= s->pkts[i].len > NY_WG_DATA_MIN_LEN;
+		}
+		ny_wg_transport_sent(g->peer->wg, &g->job, bytes, data, now, &actions);
+		wake |= ny_dp_peer_mark(g->peer, actions);
+	}
+	pthread_mutex_unlock(&s->node->wg_lock);
+	if (wake)
+		ny_dp_control_wake(s->node);
+}
+
+/* Encrypts what the TUN gave: counters are reserved under the engine lock, packets sealed outside it (so shards
+ * encrypt in parallel), then sent as GSO trains per peer. */
+static void tun_to_udp(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n, uint64_t now)
+{
+	static _Thread_local struct seal_group groups[NY_DP_SEGS];
+	size_t count = collect_tun(s, in, n), n_groups, n_sends = 0, sealed = 0;
+
+	if (!count)
+		return;
+	group_by_peer(s, count);
+	n_groups = reserve_groups(s, count, groups, now);
+	for (size_t k = 0; k < n_groups; k++) {
+		struct seal_group *g = &groups[k];
+
+		if (ny_wg_transport_seal(&g->job, s->aead, s->pkts + g->first) < 0) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_WG, g->n);
+			g->n = 0;
+		}
+		ny_crypto_wipe(g->job.key, sizeof(g->job.key));
+	}
+	account_groups(s, groups, n_groups, now);
+	for (size_t k = 0; k < n_groups; k++) {
+		if (!groups[k].n)
+			continue;
+		n_sends = add_sends(s, n_sends, &groups[k].dst, groups[k].first, groups[k].n);
+		sealed += groups[k].n;
+	}
 	ny_io_send_udp(s->io, s->sends, n_sends);
-	ny_dp_count(&s->stats.tx_udp_pkts, sent_pkts);
+	ny_dp_count(&s->stats.tx_udp_pkts, sealed);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------------------------- */

@@ -8,11 +8,10 @@
 #include "wg/internal.h"
 
 /* Rekey on send (§6.2): after REKEY_AFTER_MESSAGES, or REKEY_AFTER_TIME when we initiated this session. */
-static uint32_t keep_key_fresh_send(struct ny_wg_peer *peer, const struct ny_wg_keypair *kp, uint64_t now)
+static uint32_t keep_key_fresh_send(struct ny_wg_peer *peer, const struct ny_wg_seal_job *job, uint64_t now)
 {
-	uint64_t sent = atomic_load_explicit(&kp->send_counter, memory_order_relaxed);
-
-	if (sent > NY_WG_REKEY_AFTER_MESSAGES || (kp->is_initiator && now - kp->birth >= NY_WG_REKEY_AFTER_TIME))
+	if (job->first_counter + job->n > NY_WG_REKEY_AFTER_MESSAGES ||
+	    (job->is_initiator && now - job->birth >= NY_WG_REKEY_AFTER_TIME))
 		return ny_wg_timers_want_initiation(peer, now, false);
 	return 0;
 }
@@ -29,53 +28,93 @@ static uint32_t keep_key_fresh_receive(struct ny_wg_peer *peer, const struct ny_
 	return ny_wg_timers_want_initiation(peer, now, false);
 }
 
-int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
-				  size_t n, uint64_t now, uint32_t *actions)
+int ny_wg_transport_reserve(struct ny_wg_peer *peer, size_t n, uint64_t now, struct ny_wg_seal_job *job,
+			    uint32_t *actions)
 {
 	struct ny_wg_keypair *kp = ny_wg_keypair_for_sending(peer, now);
-	uint64_t counter, bytes = 0;
-	bool data = false;
+	uint64_t counter;
 
 	*actions = 0;
 	if (!kp) {
 		*actions = ny_wg_timers_want_initiation(peer, now, false);
 		return -ENOKEY;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
-			return -EINVAL;
-
 	counter = atomic_fetch_add_explicit(&kp->send_counter, n, memory_order_relaxed);
 	if (counter + n > NY_WG_REJECT_AFTER_MESSAGES || counter + n < counter) {
 		kp->valid = false;
 		*actions = ny_wg_timers_want_initiation(peer, now, false);
 		return -ENOKEY;
 	}
+	memcpy(job->key, kp->send_key, sizeof(job->key));
+	job->remote_index = kp->remote_index;
+	job->first_counter = counter;
+	job->n = n;
+	job->birth = kp->birth;
+	job->is_initiator = kp->is_initiator;
+	return 0;
+}
 
-	ny_aead_set_key(aead, kp->send_key);
-	for (size_t i = 0; i < n; i++, counter++) {
+int ny_wg_transport_seal(const struct ny_wg_seal_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts)
+{
+	uint64_t counter = job->first_counter;
+
+	for (size_t i = 0; i < job->n; i++)
+		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
+			return -EINVAL;
+	ny_aead_set_key(aead, job->key);
+	for (size_t i = 0; i < job->n; i++, counter++) {
 		struct ny_wg_packet *p = &pkts[i];
 		size_t padded = ny_wg_padded_len(p->len);
 		uint8_t *hdr = p->buf;
 
 		memset(hdr + NY_WG_DATA_HEADER_LEN + p->len, 0, padded - p->len);
 		ny_wg_le32_store(hdr, NY_WG_MSG_DATA);
-		ny_wg_le32_store(hdr + 4, kp->remote_index);
+		ny_wg_le32_store(hdr + 4, job->remote_index);
 		ny_wg_le64_store(hdr + 8, counter);
 		if (ny_aead_seal(aead, counter, hdr + NY_WG_DATA_HEADER_LEN, padded))
 			return -EIO;
-		data |= p->len > 0;
 		p->len = (uint32_t)(NY_WG_DATA_HEADER_LEN + padded + NY_AEAD_TAG_LEN);
 		p->drop = NY_WG_DROP_NONE;
-		bytes += p->len;
 	}
+	return 0;
+}
 
+void ny_wg_transport_sent(struct ny_wg_peer *peer, const struct ny_wg_seal_job *job, uint64_t bytes, bool data,
+			  uint64_t now, uint32_t *actions)
+{
 	peer->stats.tx_bytes += bytes;
 	ny_wg_timers_any_authenticated_packet_traversal(peer, now);
 	ny_wg_timers_any_authenticated_packet_sent(peer, now);
 	if (data)
 		ny_wg_timers_data_sent(peer, now);
-	*actions |= keep_key_fresh_send(peer, kp, now);
+	*actions |= keep_key_fresh_send(peer, job, now);
+}
+
+int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
+				  size_t n, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_seal_job job;
+	uint64_t bytes = 0;
+	bool data = false;
+	int ret;
+
+	*actions = 0;
+	/* Without a session the answer is -ENOKEY whatever the buffers; with one, no counter is spent on a batch
+	 * that cannot be sealed. */
+	for (size_t i = 0; i < n && ny_wg_keypair_for_sending(peer, now); i++)
+		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
+			return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		data |= pkts[i].len > 0;
+	if ((ret = ny_wg_transport_reserve(peer, n, now, &job, actions)) < 0)
+		return ret;
+	ret = ny_wg_transport_seal(&job, aead, pkts);
+	ny_crypto_wipe(job.key, sizeof(job.key));
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		bytes += pkts[i].len;
+	ny_wg_transport_sent(peer, &job, bytes, data, now, actions);
 	return (int)n;
 }
 

@@ -178,3 +178,29 @@ Test(wg_transport, both_providers_interoperate)
 	cr_assert_eq(ny_wg_transport_decrypt_batch(&pair.b, kp, pair.aead, pkts, 1, pair.now, &actions), 1);
 	ny_aead_ctx_free(sodium);
 }
+
+Test(wg_transport, reserved_jobs_seal_in_any_order)
+{
+	static const uint32_t lens[] = { 100, 200, 300 };
+	struct ny_wg_packet pkts[3];
+	struct ny_wg_seal_job first, second;
+	struct ny_wg_keypair *kp;
+	uint32_t actions = 0;
+
+	fill(pkts, 3, lens);
+	/* Two shards reserve ranges under the lock, then seal outside it in the opposite order. */
+	cr_assert_eq(ny_wg_transport_reserve(pair.a_to_b, 2, pair.now, &first, &actions), 0);
+	cr_assert_eq(ny_wg_transport_reserve(pair.a_to_b, 1, pair.now, &second, &actions), 0);
+	cr_assert_eq(second.first_counter, first.first_counter + 2, "ranges do not overlap");
+	cr_assert_eq(ny_wg_transport_seal(&second, pair.aead, pkts + 2), 0);
+	cr_assert_eq(ny_wg_transport_seal(&first, pair.aead, pkts), 0);
+	ny_wg_transport_sent(pair.a_to_b, &first, pkts[0].len + pkts[1].len, true, pair.now, &actions);
+	ny_wg_transport_sent(pair.a_to_b, &second, pkts[2].len, true, pair.now, &actions);
+	cr_assert_eq(pair.a_to_b->stats.tx_bytes, (uint64_t)pkts[0].len + pkts[1].len + pkts[2].len);
+	cr_assert_neq(pair.a_to_b->timers.new_handshake, 0, "data sent arms the new-handshake timer");
+	kp = ny_wg_transport_lookup(&pair.b, bufs[2], pkts[2].len);
+	cr_assert_eq(ny_wg_transport_decrypt_batch(&pair.b, kp, pair.aead, pkts + 2, 1, pair.now, &actions), 1);
+	cr_assert_eq(ny_wg_transport_decrypt_batch(&pair.b, kp, pair.aead, pkts, 2, pair.now, &actions), 2);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(bufs[i][NY_WG_DATA_HEADER_LEN], (uint8_t)(i * 31), "payload %d", i);
+}

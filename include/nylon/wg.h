@@ -111,6 +111,8 @@ struct ny_wg_keypair {
 	uint64_t birth; /* monotonic ns */
 	bool is_initiator;
 	bool valid; /* false once expired or wiped */
+	unsigned refs; /* decryptions in flight outside the owner's lock (Context: owner) */
+	bool dead;     /* dropped by its peer; freed when refs falls to 0 */
 };
 
 /* current: used to send; previous: still accepted on receive; next: responder's key, confirmed by the first data
@@ -288,6 +290,9 @@ struct ny_wg_index_entry *ny_wg_index_lookup(const struct ny_wg_device *dev, uin
 
 /* Keypairs (keypair.c). */
 void ny_wg_keypairs_clear(struct ny_wg_peer *peer);
+/* References held across unlocked decryption. Context: owner. */
+void ny_wg_keypair_get(struct ny_wg_keypair *kp);
+void ny_wg_keypair_put(struct ny_wg_device *dev, struct ny_wg_keypair *kp);
 /* The keypair that data to `peer` is encrypted with, or NULL when there is none usable at `now`. */
 struct ny_wg_keypair *ny_wg_keypair_for_sending(struct ny_wg_peer *peer, uint64_t now);
 bool ny_wg_keypair_expired(const struct ny_wg_keypair *kp, uint64_t now);
@@ -338,6 +343,22 @@ void ny_wg_transport_sent(struct ny_wg_peer *peer, const struct ny_wg_seal_job *
  * Context: owner thread (timers and keypair rotation). */
 int ny_wg_transport_decrypt_batch(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_aead_ctx *aead,
 				  struct ny_wg_packet *pkts, size_t n, uint64_t now, uint32_t *actions);
+/* The same in three steps, so that shards can decrypt outside the lock that guards the engine: begin checks the
+ * keypair is still valid, copies its key and takes a reference, so the keypair outlives a rotation meanwhile
+ * (Context: owner; -EKEYEXPIRED marks and counts every packet); open authenticates and decrypts with no engine
+ * state touched but the keypair's replay spinlock (Context: any thread); end applies the replay window, rotation,
+ * stats and timers and drops the reference (Context: owner). Returns of end: as ny_wg_transport_decrypt_batch. */
+struct ny_wg_open_job {
+	struct ny_wg_keypair *kp;
+	uint8_t key[NY_KEY_LEN];
+};
+int ny_wg_transport_open_begin(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_wg_packet *pkts,
+			       size_t n, uint64_t now, struct ny_wg_open_job *job);
+void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
+			  size_t n);
+int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
+			     size_t n, uint64_t now, uint32_t *actions);
+
 /* The keypair a transport message is addressed to, or NULL (counted as NY_WG_DROP_UNKNOWN_INDEX). */
 struct ny_wg_keypair *ny_wg_transport_lookup(struct ny_wg_device *dev, const uint8_t *msg, size_t len);
 /* The peer a keypair belongs to. */

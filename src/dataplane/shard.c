@@ -116,18 +116,21 @@ static void update_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *sr
 	ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
 }
 
-/* Decrypts runs of packets that share a receiver index as one engine batch. */
-static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
+/* A run of received packets that share a receiver index: one engine batch. */
+struct open_run {
+	size_t first, n;
+	struct ny_wg_open_job job;
+};
+
+/* Under the engine lock: find each run's keypair and take a reference on it (or mark the run dropped). */
+static size_t begin_runs(struct ny_dp_shard *s, size_t n, struct open_run *runs, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
-	bool wake = false;
+	size_t n_runs = 0;
 
 	pthread_mutex_lock(&node->wg_lock);
 	for (size_t i = 0, j; i < n; i = j) {
 		struct ny_wg_keypair *kp = ny_wg_transport_lookup(&node->dev, s->pkts[i].buf, s->pkts[i].len);
-		struct ny_dp_peer *peer;
-		uint32_t actions = 0;
-		size_t last_ok = SIZE_MAX;
 
 		for (j = i + 1; j < n && receiver_index(&s->pkts[j]) == receiver_index(&s->pkts[i]); j++)
 			;
@@ -139,9 +142,29 @@ static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
 			continue;
 		}
-		ny_wg_transport_decrypt_batch(&node->dev, kp, s->aead, s->pkts + i, j - i, now, &actions);
-		peer = ny_wg_keypair_peer(kp)->user;
-		for (size_t k = i; k < j; k++)
+		if (ny_wg_transport_open_begin(&node->dev, kp, s->pkts + i, j - i, now, &runs[n_runs].job) < 0)
+			continue;
+		runs[n_runs].first = i;
+		runs[n_runs++].n = j - i;
+	}
+	pthread_mutex_unlock(&node->wg_lock);
+	return n_runs;
+}
+
+/* Under the engine lock again: replay windows, rotation, timers, roaming; references dropped. */
+static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs, uint64_t now)
+{
+	struct ny_dp_node *node = s->node;
+	bool wake = false;
+
+	pthread_mutex_lock(&node->wg_lock);
+	for (size_t r = 0; r < n_runs; r++) {
+		struct ny_dp_peer *peer = ny_wg_keypair_peer(runs[r].job.kp)->user;
+		size_t last_ok = SIZE_MAX;
+		uint32_t actions = 0;
+
+		ny_wg_transport_open_end(&node->dev, &runs[r].job, s->pkts + runs[r].first, runs[r].n, now, &actions);
+		for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++)
 			if (s->pkts[k].drop == NY_WG_DROP_NONE)
 				last_ok = k;
 		if (last_ok != SIZE_MAX)
@@ -151,6 +174,18 @@ static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 	pthread_mutex_unlock(&node->wg_lock);
 	if (wake)
 		ny_dp_control_wake(node);
+}
+
+/* Decrypts runs of packets that share a receiver index as engine batches; the AEAD runs outside the lock, so
+ * shards decrypt in parallel. */
+static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
+{
+	static _Thread_local struct open_run runs[NY_DP_SEGS];
+	size_t n_runs = begin_runs(s, n, runs, now);
+
+	for (size_t r = 0; r < n_runs; r++)
+		ny_wg_transport_open(&runs[r].job, s->aead, s->pkts + runs[r].first, runs[r].n);
+	end_runs(s, runs, n_runs, now);
 }
 
 /* Checks the inner IP header of each decrypted packet and trims the padding; the survivors are listed in

@@ -23,13 +23,29 @@ struct ny_wg_keypair *ny_wg_keypair_new(uint64_t now, bool initiator, uint32_t r
 	return kp;
 }
 
+/* Takes the keypair out of service; it is freed (and its keys wiped) once no decryption holds it. */
 static void keypair_free(struct ny_wg_device *dev, struct ny_wg_keypair *kp)
 {
 	if (!kp)
 		return;
 	ny_wg_index_remove(dev, &kp->entry);
+	kp->valid = false;
+	kp->dead = true;
+	if (kp->refs)
+		return;
 	ny_crypto_wipe(kp, sizeof(*kp));
 	free(kp);
+}
+
+void ny_wg_keypair_get(struct ny_wg_keypair *kp)
+{
+	kp->refs++;
+}
+
+void ny_wg_keypair_put(struct ny_wg_device *dev, struct ny_wg_keypair *kp)
+{
+	if (--kp->refs == 0 && kp->dead)
+		keypair_free(dev, kp);
 }
 
 void ny_wg_keypairs_install(struct ny_wg_peer *peer, struct ny_wg_keypair *kp)

@@ -145,7 +145,20 @@ static bool replay_check(struct ny_wg_keypair *kp, uint64_t counter)
 	return ok;
 }
 
-/* Opens one packet; returns why it was dropped, or NY_WG_DROP_NONE. */
+/* Whether the window already rejects counter: such a packet costs no decryption. */
+static bool replay_too_old(struct ny_wg_keypair *kp, uint64_t counter)
+{
+	bool old;
+
+	while (atomic_flag_test_and_set_explicit(&kp->replay_lock, memory_order_acquire))
+		;
+	old = counter + NY_WG_REPLAY_WINDOW < kp->replay.greatest;
+	atomic_flag_clear_explicit(&kp->replay_lock, memory_order_release);
+	return old;
+}
+
+/* Authenticates and decrypts one packet; returns why it was dropped, or NY_WG_DROP_NONE. The replay window is
+ * updated later, only for packets whose tag verified, so forged packets cannot move it. */
 static enum ny_wg_drop open_one(struct ny_wg_keypair *kp, struct ny_aead_ctx *aead, struct ny_wg_packet *p)
 {
 	uint64_t counter;
@@ -154,60 +167,86 @@ static enum ny_wg_drop open_one(struct ny_wg_keypair *kp, struct ny_aead_ctx *ae
 	    ny_wg_le32_load(p->buf + 4) != kp->entry.index)
 		return NY_WG_DROP_MALFORMED;
 	counter = ny_wg_le64_load(p->buf + 8);
-	/* A counter the window already rejects costs no decryption; the window is updated only after the tag
-	 * verifies, so forged packets cannot move it. */
-	if (counter >= NY_WG_REJECT_AFTER_MESSAGES || counter + NY_WG_REPLAY_WINDOW < kp->replay.greatest)
+	if (counter >= NY_WG_REJECT_AFTER_MESSAGES || replay_too_old(kp, counter))
 		return NY_WG_DROP_REPLAY;
 	if (!ny_aead_open(aead, counter, p->buf + NY_WG_DATA_HEADER_LEN, p->len - NY_WG_DATA_HEADER_LEN))
 		return NY_WG_DROP_DECRYPT;
-	if (!replay_check(kp, counter))
-		return NY_WG_DROP_REPLAY;
-	p->len -= NY_WG_DATA_HEADER_LEN + NY_AEAD_TAG_LEN;
 	return NY_WG_DROP_NONE;
 }
 
-int ny_wg_transport_decrypt_batch(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_aead_ctx *aead,
-				  struct ny_wg_packet *pkts, size_t n, uint64_t now, uint32_t *actions)
+int ny_wg_transport_open_begin(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_wg_packet *pkts,
+			       size_t n, uint64_t now, struct ny_wg_open_job *job)
 {
+	if (!kp->valid || now - kp->birth >= NY_WG_REJECT_AFTER_TIME) {
+		for (size_t i = 0; i < n; i++)
+			pkts[i].drop = NY_WG_DROP_KEY_EXPIRED;
+		dev->stats.drops[NY_WG_DROP_KEY_EXPIRED] += n;
+		return -EKEYEXPIRED;
+	}
+	job->kp = kp;
+	memcpy(job->key, kp->recv_key, sizeof(job->key));
+	ny_wg_keypair_get(kp);
+	return 0;
+}
+
+void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
+			  size_t n)
+{
+	ny_aead_set_key(aead, job->key);
+	for (size_t i = 0; i < n; i++)
+		pkts[i].drop = open_one(job->kp, aead, &pkts[i]);
+}
+
+int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
+			     size_t n, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_keypair *kp = job->kp;
 	struct ny_wg_peer *peer = ny_wg_keypair_peer(kp);
 	uint64_t bytes = 0;
 	bool data = false;
 	int accepted = 0;
 
 	*actions = 0;
-	if (!kp->valid || now - kp->birth >= NY_WG_REJECT_AFTER_TIME) {
-		for (size_t i = 0; i < n; i++)
-			pkts[i].drop = NY_WG_DROP_KEY_EXPIRED;
-		dev->stats.drops[NY_WG_DROP_KEY_EXPIRED] += n;
-		return 0;
-	}
-
-	ny_aead_set_key(aead, kp->recv_key);
 	for (size_t i = 0; i < n; i++) {
 		struct ny_wg_packet *p = &pkts[i];
-		uint32_t wire_len = p->len;
 
-		p->drop = open_one(kp, aead, p);
+		if (p->drop == NY_WG_DROP_NONE && !replay_check(kp, ny_wg_le64_load(p->buf + 8)))
+			p->drop = NY_WG_DROP_REPLAY;
 		if (p->drop != NY_WG_DROP_NONE) {
 			dev->stats.drops[p->drop]++;
 			continue;
 		}
 		accepted++;
-		bytes += wire_len;
+		bytes += p->len;
+		p->len -= NY_WG_DATA_HEADER_LEN + NY_AEAD_TAG_LEN;
 		data |= p->len > 0;
 	}
-	if (!accepted)
-		return 0;
-
-	peer->stats.rx_bytes += bytes;
-	if (ny_wg_keypairs_received_with(peer, kp)) {
-		ny_wg_timers_handshake_complete(peer, now);
-		*actions |= NY_WG_ACTION_SEND_STAGED;
+	if (accepted) {
+		peer->stats.rx_bytes += bytes;
+		if (ny_wg_keypairs_received_with(peer, kp)) {
+			ny_wg_timers_handshake_complete(peer, now);
+			*actions |= NY_WG_ACTION_SEND_STAGED;
+		}
+		*actions |= keep_key_fresh_receive(peer, kp, now);
+		ny_wg_timers_any_authenticated_packet_received(peer, now);
+		ny_wg_timers_any_authenticated_packet_traversal(peer, now);
+		if (data)
+			ny_wg_timers_data_received(peer, now);
 	}
-	*actions |= keep_key_fresh_receive(peer, kp, now);
-	ny_wg_timers_any_authenticated_packet_received(peer, now);
-	ny_wg_timers_any_authenticated_packet_traversal(peer, now);
-	if (data)
-		ny_wg_timers_data_received(peer, now);
+	ny_crypto_wipe(job->key, sizeof(job->key));
+	ny_wg_keypair_put(dev, kp);
+	job->kp = NULL;
 	return accepted;
+}
+
+int ny_wg_transport_decrypt_batch(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_aead_ctx *aead,
+				  struct ny_wg_packet *pkts, size_t n, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_open_job job;
+
+	*actions = 0;
+	if (ny_wg_transport_open_begin(dev, kp, pkts, n, now, &job) < 0)
+		return 0;
+	ny_wg_transport_open(&job, aead, pkts, n);
+	return ny_wg_transport_open_end(dev, &job, pkts, n, now, actions);
 }

@@ -204,3 +204,29 @@ Test(wg_transport, reserved_jobs_seal_in_any_order)
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(bufs[i][NY_WG_DATA_HEADER_LEN], (uint8_t)(i * 31), "payload %d", i);
 }
+
+Test(wg_transport, a_keypair_rotated_out_during_decryption_lives_until_it_ends)
+{
+	static const uint32_t lens[] = { 64 };
+	struct ny_wg_packet pkts[1];
+	struct ny_wg_open_job job;
+	struct ny_wg_keypair *kp;
+	uint32_t actions;
+
+	fill(pkts, 1, lens);
+	cr_assert_eq(ny_wg_transport_encrypt_batch(pair.a_to_b, pair.aead, pkts, 1, pair.now, &actions), 1);
+	kp = ny_wg_transport_lookup(&pair.b, bufs[0], pkts[0].len);
+	cr_assert_not_null(kp);
+	cr_assert_eq(ny_wg_transport_open_begin(&pair.b, kp, pkts, 1, pair.now, &job), 0);
+	/* Meanwhile two more handshakes push this keypair out of b's current / previous / next: b frees it. */
+	for (int i = 0; i < 2; i++) {
+		pair.now += 10 * NY_WG_NSEC;
+		pair.wall += 10 * NY_WG_NSEC;
+		wg_pair_handshake(&pair);
+	}
+	cr_assert_null(ny_wg_transport_lookup(&pair.b, bufs[0], pkts[0].len), "its index is gone");
+	ny_wg_transport_open(&job, pair.aead, pkts, 1);
+	cr_assert_eq(ny_wg_transport_open_end(&pair.b, &job, pkts, 1, pair.now, &actions), 1,
+		     "a packet sealed before the rotation is still authentic");
+	cr_assert_eq(pkts[0].len, ny_wg_padded_len(64));
+}

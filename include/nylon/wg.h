@@ -233,6 +233,7 @@ void ny_wg_device_destroy(struct ny_wg_device *dev);
  * ENOMEM. */
 struct ny_wg_peer *ny_wg_device_add_peer(struct ny_wg_device *dev, const uint8_t public_key[NY_KEY_LEN],
 					 const uint8_t *psk);
+/* Context: owner, with no ny_wg_open_job in flight on any of the peer's keypairs (they point to the peer). */
 void ny_wg_device_remove_peer(struct ny_wg_device *dev, struct ny_wg_peer *peer);
 struct ny_wg_peer *ny_wg_device_find_peer(const struct ny_wg_device *dev, const uint8_t public_key[NY_KEY_LEN]);
 

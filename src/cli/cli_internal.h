@@ -12,6 +12,10 @@
 /* For a command that takes no arguments and no flags but -h/--help: sets *help, and prints usage on stdout for it.
  * Returns 0, or -EINVAL after printing the error and usage on stderr. An unknown flag is reported before help, as
  * cobra does; "--" ends the flags. */
+struct ny_conf_report;
+/* Prints every kept diagnostic of a configuration report on stderr, errors prefixed `Error: `. */
+void ny_cli_print_report(const struct ny_conf_report *r);
+
 static inline int ny_cli_parse_no_args(int argc, char **argv, const char *usage, bool *help)
 {
 	const char *extra = NULL;

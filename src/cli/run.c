@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_internal.h"
 #include "nylon/base.h"
 #include "nylon/cli.h"
 #include "nylon/conf.h"
@@ -134,7 +135,7 @@ static int load_config(const struct run_opts *o, struct ny_conf_central **centra
 	ret = ny_conf_central_load(central, o->central, &r);
 	if (ret == 0)
 		ret = ny_conf_node_load(node, o->node, *central, &r);
-	ny_conf_report_print(&r, NY_CONF_WARNING, stderr);
+	ny_cli_print_report(&r);
 	ny_conf_report_free(&r);
 	return ret;
 }

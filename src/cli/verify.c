@@ -74,18 +74,6 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	return 0;
 }
 
-static void print_report(const struct ny_conf_report *r)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < r->n; i++) {
-		ny_conf_diag_format(&r->diags[i], line, sizeof(line));
-		fprintf(stderr, "%s%s\n", r->diags[i].severity == NY_CONF_ERROR ? "Error: " : "", line);
-	}
-	if (r->n_errors + r->n_warnings > r->n)
-		fprintf(stderr, "... and %zu more\n", r->n_errors + r->n_warnings - r->n);
-}
-
 int ny_cli_verify(int argc, char **argv)
 {
 	struct ny_conf_central *central = NULL;
@@ -107,12 +95,12 @@ int ny_cli_verify(int argc, char **argv)
 	    (!a.node || ny_conf_node_load(&node, a.node, central, &r) == 0))
 		status = 0;
 	if (status == 0 && r.n_errors == 0) {
-		print_report(&r); /* warnings only */
+		ny_cli_print_report(&r); /* warnings only */
 		printf("Config is valid\n");
 	} else {
 		if (r.n_errors == 0)
 			fprintf(stderr, "Error: verify: out of memory\n");
-		print_report(&r);
+		ny_cli_print_report(&r);
 		status = EXIT_INVALID;
 	}
 	ny_conf_node_free(node);

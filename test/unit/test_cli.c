@@ -357,3 +357,29 @@ Test(cli, pubkey_rejects_malformed_keys_with_an_error)
 				   r.err);
 	}
 }
+
+/* `run` refuses bad input before it touches the OS: no interface, no socket, a message that names the file. */
+Test(cli, run_with_a_missing_config_fails_naming_the_file)
+{
+	struct cli_run r;
+
+	RUN(&r, "run", "-c", "/nonexistent/central.yaml", "-n", "/nonexistent/node.yaml");
+	cr_assert_eq(r.status, 1);
+	cr_assert_not_null(strstr(r.err, "/nonexistent/central.yaml"), "%s", r.err);
+	cr_assert_str_empty(r.out);
+}
+
+Test(cli, run_refuses_nylon_flags_it_does_not_have_yet_and_bad_values)
+{
+	struct cli_run r;
+
+	RUN(&r, "run", "--json");
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "--json is not supported"), "%s", r.err);
+	RUN(&r, "run", "--shards", "many");
+	cr_assert_eq(r.status, 2);
+	cr_assert_not_null(strstr(r.err, "--shards"), "%s", r.err);
+	RUN(&r, "run", "--help");
+	cr_assert_eq(r.status, 0);
+	cr_assert_not_null(strstr(r.out, "--io <backend>"), "%s", r.out);
+}

@@ -76,7 +76,8 @@ struct ny_io_stats {
 struct ny_io;
 
 /* Creates a backend over already-open descriptors (the shard keeps ownership of them). backend AUTO tries
- * io_uring first. Returns 0 or -errno; *why explains a failure of the requested backend. */
+ * io_uring first and falls back to epoll. Returns 0 or -errno; *why explains a failure, or, on success after a
+ * fallback, why io_uring was not used (NULL otherwise). */
 int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int udp_fd,
 		 const struct ny_io_features *features, const char **why);
 void ny_io_destroy(struct ny_io *io);

@@ -37,6 +37,8 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 		snprintf(err, err_len, "shard %u: no I/O backend: %s", index, why ? why : strerror(-ret));
 		goto fail;
 	}
+	if (why && index == 0)
+		ny_log_warn("io", "io_uring not used: %s; falling back to epoll", why);
 	return s;
 fail:
 	ny_aead_ctx_free(s->aead);

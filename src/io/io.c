@@ -35,18 +35,13 @@ int ny_io_backend_parse(const char *name, enum ny_io_backend *out)
 	return -EINVAL;
 }
 
-int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int udp_fd,
-		 const struct ny_io_features *features, const char **why)
+/* Creates one backend over the descriptors and arms it. */
+static int open_backend(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int udp_fd,
+			const struct ny_io_features *features, const char **why)
 {
 	struct ny_io *io = NULL;
-	int ret = -EINVAL;
+	int ret = backend == NY_IO_URING ? ny_io_uring_create(&io, why) : ny_io_epoll_create(&io, why);
 
-	*why = NULL;
-	if (backend == NY_IO_URING || backend == NY_IO_AUTO)
-		ret = ny_io_uring_create(&io, why);
-	/* AUTO falls back to epoll when io_uring is missing or blocked (seccomp, kernel.io_uring_disabled). */
-	if (backend == NY_IO_EPOLL || (backend == NY_IO_AUTO && ret < 0))
-		ret = ny_io_epoll_create(&io, why);
 	if (ret < 0)
 		return ret;
 	io->tun_fd = tun_fd;
@@ -59,6 +54,29 @@ int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int
 	}
 	*out = io;
 	return 0;
+}
+
+int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int udp_fd,
+		 const struct ny_io_features *features, const char **why)
+{
+	int ret;
+
+	*why = NULL;
+	if (backend != NY_IO_AUTO)
+		return open_backend(out, backend, tun_fd, udp_fd, features, why);
+	ret = open_backend(out, NY_IO_URING, tun_fd, udp_fd, features, why);
+	if (ret == 0)
+		return 0;
+	/* AUTO falls back to epoll when io_uring is missing or blocked (seccomp, kernel.io_uring_disabled); *why
+	 * keeps io_uring's reason so the caller can say why. */
+	{
+		const char *uring_why = *why ? *why : "io_uring failed";
+		const char *epoll_why = NULL;
+
+		ret = open_backend(out, NY_IO_EPOLL, tun_fd, udp_fd, features, &epoll_why);
+		*why = ret == 0 ? uring_why : epoll_why;
+	}
+	return ret;
 }
 
 int ny_io_fd_set_nonblocking(int fd, bool nonblocking)

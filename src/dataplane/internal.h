@@ -54,6 +54,10 @@ void ny_dp_shard_join(struct ny_dp_shard *shard);
 void ny_dp_shard_free(struct ny_dp_shard *shard);
 
 
+/* An authenticated packet or handshake came from src: the peer is there now (roaming, whitepaper §2.1).
+ * Context: under wg_lock. */
+void ny_dp_peer_roam(struct ny_dp_peer *peer, const struct ny_io_addr *src);
+
 /* Asks the control thread to act for peer (enum ny_wg_action bits): mark, then wake it once after dropping any
  * lock (the wake is a system call). ny_dp_peer_mark returns whether there was anything to ask. Any thread. */
 bool ny_dp_peer_mark(struct ny_dp_peer *peer, uint32_t actions);

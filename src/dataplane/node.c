@@ -173,6 +173,18 @@ int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len,
 	return ret;
 }
 
+void ny_dp_peer_roam(struct ny_dp_peer *peer, const struct ny_io_addr *src)
+{
+	char where[64];
+
+	if (peer->has_endpoint && memcmp(&peer->endpoint, src, sizeof(*src)) == 0)
+		return;
+	peer->endpoint = *src;
+	peer->has_endpoint = true;
+	ny_io_addr_format(src, where, sizeof(where));
+	ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
+}
+
 bool ny_dp_peer_mark(struct ny_dp_peer *peer, uint32_t actions)
 {
 	if (!actions)
@@ -282,15 +294,7 @@ static void handle_handshake(struct ny_dp_node *node, const struct ny_dp_hs_msg 
 	if (!rx.peer)
 		return;
 	peer = rx.peer->user;
-	/* Authenticated: the peer is where this came from (roaming, whitepaper §2.1). */
-	if (!peer->has_endpoint || memcmp(&peer->endpoint, &m->src, sizeof(m->src)) != 0) {
-		char where[64];
-
-		ny_io_addr_format(&m->src, where, sizeof(where));
-		ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
-		peer->endpoint = m->src;
-		peer->has_endpoint = true;
-	}
+	ny_dp_peer_roam(peer, &m->src);
 	if (rx.reply_len)
 		send_to(node, &m->src, rx.reply, rx.reply_len);
 	if (rx.type == NY_WG_MSG_RESPONSE)

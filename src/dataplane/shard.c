@@ -105,19 +105,6 @@ static uint32_t receiver_index(const struct ny_wg_packet *p)
 	return ny_wg_le32_load(p->buf + 4);
 }
 
-/* The newest authenticated source is where the peer is now (roaming). Context: under wg_lock. */
-static void update_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *src)
-{
-	char where[64];
-
-	if (peer->has_endpoint && memcmp(&peer->endpoint, src, sizeof(*src)) == 0)
-		return;
-	peer->endpoint = *src;
-	peer->has_endpoint = true;
-	ny_io_addr_format(src, where, sizeof(where));
-	ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
-}
-
 /* A run of received packets that share a receiver index: one engine batch. */
 struct open_run {
 	size_t first, n;
@@ -170,7 +157,7 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 			if (s->pkts[k].drop == NY_WG_DROP_NONE)
 				last_ok = k;
 		if (last_ok != SIZE_MAX)
-			update_endpoint(peer, &s->pkt_src[last_ok]);
+			ny_dp_peer_roam(peer, &s->pkt_src[last_ok]);
 		wake |= ny_dp_peer_mark(peer, actions);
 	}
 	pthread_mutex_unlock(&node->wg_lock);

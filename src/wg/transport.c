@@ -101,9 +101,10 @@ int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *a
 	*actions = 0;
 	/* Without a session the answer is -ENOKEY whatever the buffers; with one, no counter is spent on a batch
 	 * that cannot be sealed. */
-	for (size_t i = 0; i < n && ny_wg_keypair_for_sending(peer, now); i++)
-		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
-			return -EINVAL;
+	if (ny_wg_keypair_for_sending(peer, now))
+		for (size_t i = 0; i < n; i++)
+			if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
+				return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		data |= pkts[i].len > 0;
 	if ((ret = ny_wg_transport_reserve(peer, n, now, &job, actions)) < 0)

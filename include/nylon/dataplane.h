@@ -60,6 +60,7 @@ struct ny_dp_staged_pkt {
 struct ny_dp_peer {
 	struct ny_wg_peer *wg;
 	const char *id;
+	size_t conf_index; /* in central.yaml's combined router + client list */
 	bool is_client;
 	struct ny_io_addr endpoint; /* current; learned from authenticated packets (roaming) */
 	bool has_endpoint;

@@ -36,6 +36,7 @@ struct ny_dp_shard {
 	struct ny_offload_pkt gro_in[NY_DP_SEGS];
 	struct ny_offload_pkt gro_out[NY_DP_SEGS];
 	uint8_t *gro_arena; /* NY_DP_GRO_ARENA: coalesced TUN writes */
+	size_t *peer_at;    /* n_peers + 1: where each peer's packets start while grouping */
 };
 
 /* Handshake messages travel from the shards to the control thread through this queue. */

@@ -62,12 +62,15 @@ static int resolve_endpoint(const struct ny_conf_endpoint *ep, struct ny_io_addr
 	return 0;
 }
 
-static int add_peer(struct ny_dp_node *node, const struct ny_conf_peer *cp, char *err, size_t err_len)
+static int add_peer(struct ny_dp_node *node, const struct ny_conf_central *central, size_t conf_index, char *err,
+		    size_t err_len)
 {
+	const struct ny_conf_peer *cp = ny_conf_central_peer(central, conf_index);
 	struct ny_dp_peer *peer = &node->peers[node->n_peers];
 
 	memset(peer, 0, sizeof(*peer));
 	peer->id = cp->id;
+	peer->conf_index = conf_index;
 	peer->is_client = cp->is_client;
 	peer->wg = ny_wg_device_add_peer(&node->dev, cp->pubkey, NULL);
 	peer->staged = calloc(NY_DP_STAGED_MAX, sizeof(*peer->staged));
@@ -95,12 +98,11 @@ static int build_table(struct ny_dp_node *node, const struct ny_conf_central *ce
 	size_t n = 0;
 
 	for (size_t i = 0; i < node->n_peers; i++)
-		n += ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->peers[i].id))->n_prefixes;
+		n += ny_conf_central_peer(central, node->peers[i].conf_index)->n_prefixes;
 	if (!(t = ny_dp_table_new(n)))
 		return -ENOMEM;
 	for (size_t i = 0; i < node->n_peers; i++) {
-		const struct ny_conf_peer *cp =
-			ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->peers[i].id));
+		const struct ny_conf_peer *cp = ny_conf_central_peer(central, node->peers[i].conf_index);
 
 		for (size_t j = 0; j < cp->n_prefixes; j++)
 			t->routes[t->n_routes++] = (struct ny_dp_route){ cp->prefixes[j].prefix, &node->peers[i] };
@@ -139,7 +141,7 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 	for (size_t i = 0; i < total; i++) {
 		if (i == (size_t)self || !ny_conf_central_adjacent(central, (size_t)self, i))
 			continue;
-		if ((ret = add_peer(node, ny_conf_central_peer(central, i), err, err_len)) < 0)
+		if ((ret = add_peer(node, central, i, err, err_len)) < 0)
 			return ret;
 	}
 	if (build_table(node, central) < 0) {

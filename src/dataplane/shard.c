@@ -30,7 +30,8 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 	s->aead = ny_aead_ctx_new(node->cfg.aead);
 	s->arena = malloc((size_t)NY_DP_SEGS * NY_DP_SEG_LEN);
 	s->gro_arena = malloc(NY_DP_GRO_ARENA);
-	if (!s->aead || !s->arena || !s->gro_arena)
+	s->peer_at = calloc(node->n_peers + 1, sizeof(*s->peer_at));
+	if (!s->aead || !s->arena || !s->gro_arena || !s->peer_at)
 		goto fail;
 	ret = ny_io_create(&s->io, node->cfg.backend, tun_fd, udp_fd, &node->features, &why);
 	if (ret < 0) {
@@ -44,6 +45,7 @@ fail:
 	ny_aead_ctx_free(s->aead);
 	free(s->arena);
 	free(s->gro_arena);
+	free(s->peer_at);
 	free(s);
 	return NULL;
 }
@@ -58,6 +60,7 @@ void ny_dp_shard_free(struct ny_dp_shard *s)
 	ny_aead_ctx_free(s->aead);
 	free(s->arena);
 	free(s->gro_arena);
+	free(s->peer_at);
 	free(s);
 }
 
@@ -309,29 +312,28 @@ static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int
 	return count;
 }
 
-/* Reorders packets so each peer's are contiguous, keeping their order within a peer. */
+/* Reorders packets so each peer's are contiguous, keeping their order within a peer: a counting sort on the
+ * peer's index, linear in packets and peers. */
 static void group_by_peer(struct ny_dp_shard *s, size_t n)
 {
 	static _Thread_local struct ny_wg_packet tmp[NY_DP_SEGS];
 	static _Thread_local struct ny_dp_peer *tmp_peer[NY_DP_SEGS];
-	size_t out = 0;
+	struct ny_dp_peer *base = s->node->peers;
+	size_t n_peers = s->node->n_peers, *at = s->peer_at;
 
+	memset(at, 0, (n_peers + 1) * sizeof(*at));
+	for (size_t i = 0; i < n; i++)
+		at[s->pkt_peer[i] - base + 1]++;
+	for (size_t p = 1; p <= n_peers; p++)
+		at[p] += at[p - 1];
 	for (size_t i = 0; i < n; i++) {
-		struct ny_dp_peer *peer = s->pkt_peer[i];
+		size_t k = at[s->pkt_peer[i] - base]++;
 
-		if (!peer)
-			continue;
-		for (size_t j = i; j < n; j++) {
-			if (s->pkt_peer[j] != peer)
-				continue;
-			tmp[out] = s->pkts[j];
-			tmp_peer[out++] = peer;
-			if (j != i)
-				s->pkt_peer[j] = NULL;
-		}
+		tmp[k] = s->pkts[i];
+		tmp_peer[k] = s->pkt_peer[i];
 	}
-	memcpy(s->pkts, tmp, out * sizeof(tmp[0]));
-	memcpy(s->pkt_peer, tmp_peer, out * sizeof(tmp_peer[0]));
+	memcpy(s->pkts, tmp, n * sizeof(tmp[0]));
+	memcpy(s->pkt_peer, tmp_peer, n * sizeof(tmp_peer[0]));
 }
 
 /* No session yet: keep copies for the control thread to send after the handshake. Context: under wg_lock. */

@@ -8,6 +8,8 @@ pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing>=2.3)
 pkg_check_modules(URCU REQUIRED IMPORTED_TARGET liburcu-qsbr)
 pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
 pkg_check_modules(MNL REQUIRED IMPORTED_TARGET libmnl)
+pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c>=1.3)
+find_program(NY_PROTOC_C protoc-c REQUIRED) # Debian protobuf-c-compiler
 find_package(mimalloc REQUIRED CONFIG)
 if(NY_BUILD_TESTS)
   pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)

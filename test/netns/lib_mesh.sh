@@ -338,8 +338,9 @@ nym_route_covers() {
 import ipaddress, sys
 a = ipaddress.ip_address(sys.argv[1])
 hits = [p for p in sys.argv[2:] if p != "default" and a in ipaddress.ip_network(p, strict=False)]
+if not hits:
+    sys.exit(1)
 print(" ".join(hits))
-sys.exit(0 if hits else 1)
 PY
 }
 
@@ -420,4 +421,44 @@ nym_failover_ms() {
 	[[ -n "$ts" ]] || nym_fail "after cutting $x-$y: no echo reply $name -> $dst within $bound_s s" \
 		"($(grep -E 'transmitted|From' <<<"$out" | head -n 3 | tr '\n' ';'))"
 	awk -v ts="$ts" -v t0="$t0" 'BEGIN { printf "%d\n", ts * 1000 - t0 / 1000000 }'
+}
+
+# nym_client_start NAME ROUTER: the client's wireguard-go (foreground, so its pid is ours to stop), interface up
+# with its tunnel addresses and routes to the whole mesh (198.19.0.0/24, fd00::/64), and one peer: ROUTER at its
+# address on their shared edge. No keepalive: the client talks when it has something to send (reference §2.5).
+nym_client_start() {
+	local name=$1 router=$2 ns=${NYN_NS[$1]} ifname=${NYM_WG_IF[$1]}
+	local sock=/var/run/wireguard/$ifname.sock
+	ny_cleanup_add "rm -f '$sock'"
+	ny_bg "$ns" env LOG_LEVEL=verbose WG_PROCESS_FOREGROUND=1 wireguard-go -f "$ifname" \
+		</dev/null >>"$NYN_TMP/$name.wireguard-go.log" 2>&1
+	NYN_PID[$name]=$NY_BG_PID
+	ny_wait_for 5 test -S "$sock" || nym_fail "wireguard-go for client $name did not create $sock within 5 s"
+	# Up with addresses and routes before the peer is set: wireguard-go cannot write into a TUN that is down.
+	ip -n "$ns" addr add "$(nym_addr4 "$name")/32" dev "$ifname"
+	ip -n "$ns" addr add "$(nym_addr6 "$name")/128" dev "$ifname"
+	ip -n "$ns" link set "$ifname" up
+	ip -n "$ns" route add 198.19.0.0/24 dev "$ifname"
+	ip -n "$ns" route add fd00::/64 dev "$ifname"
+	ip netns exec "$ns" wg set "$ifname" private-key "$NYN_TMP/$name.key" \
+		peer "$(nyn_pub "$router")" endpoint "${NYM_UL_ADDR[$router:$name]}:$NYN_PORT" \
+		allowed-ips 198.19.0.0/24,fd00::/64 ||
+		nym_fail "wg set on client $name failed"
+	ny_log "client $name: wireguard-go $ifname, peer $router at ${NYM_UL_ADDR[$router:$name]}:$NYN_PORT"
+}
+
+# nym_client_roam NAME FROM TO: the client drops its peer FROM and takes TO instead (another router, another
+# key, reached over another edge), as a phone moving between gateways does.
+nym_client_roam() {
+	local name=$1 from=$2 to=$3
+	ip netns exec "${NYN_NS[$name]}" wg set "${NYM_WG_IF[$name]}" peer "$(nyn_pub "$from")" remove \
+		peer "$(nyn_pub "$to")" endpoint "${NYM_UL_ADDR[$to:$name]}:$NYN_PORT" allowed-ips 198.19.0.0/24,fd00::/64 ||
+		nym_fail "wg set on client $name (roaming $from -> $to) failed"
+	ny_log "client $name: peer $from removed, peer $to at ${NYM_UL_ADDR[$to:$name]}:$NYN_PORT"
+}
+
+# nym_client_stop NAME: stops the client's wireguard-go.
+nym_client_stop() {
+	ny_pid_stop "${NYN_PID[$1]}" 5 || true
+	NYN_PID[$1]=
 }

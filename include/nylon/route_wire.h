@@ -72,8 +72,8 @@ int ny_route_wire_encode(const struct ny_route_msg *msgs, size_t n, uint8_t *out
 /* Decodes one received control packet (header + payload + any padding). Returns the number of messages written
  * to out[0..cap) (0 for an empty bundle), with every field a type does not use zero; or -EINVAL (bad magic,
  * length field beyond the buffer, malformed or non-canonical protobuf, unknown or empty oneof, a missing or
- * invalid router id or prefix: see the rules at the top), -E2BIG (more than cap messages) or -ENOMEM. On error
- * out[] holds garbage. */
+ * invalid router id or prefix: see the rules at the top; also when protobuf-c cannot allocate, which it does not
+ * tell apart from malformed input) or -E2BIG (more than cap messages). On error out[] holds garbage. */
 int ny_route_wire_decode(const uint8_t *pkt, size_t len, struct ny_route_msg *out, size_t cap);
 
 /* A prefix in netip.Prefix binary form. encode: 0, or -EINVAL (family not AF_INET/AF_INET6, length beyond the

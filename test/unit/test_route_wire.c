@@ -702,3 +702,43 @@ Test(route_wire, rejects_bad_headers)
 	pkt[0] = 0x45; /* an IPv4 header */
 	cr_assert_eq(ny_route_wire_decode(pkt, 3, &out, 1), -EINVAL);
 }
+
+Test(route_wire, decodes_a_full_64k_payload_of_the_smallest_messages)
+{
+	/* The most messages a packet can hold: 16383 empty pings (0a 02 1a 00) in a 65532-byte payload. */
+	enum { N = NY_ROUTE_WIRE_PAYLOAD_MAX / 4 };
+	uint8_t *pkt = malloc(NY_ROUTE_WIRE_HEADER_LEN + 4 * N);
+	struct ny_route_msg *out = calloc(N, sizeof(*out));
+	size_t len = NY_ROUTE_WIRE_HEADER_LEN + 4 * N;
+
+	cr_assert(pkt && out);
+	pkt[0] = NY_ROUTE_WIRE_MAGIC;
+	pkt[1] = (uint8_t)((4 * N) >> 8);
+	pkt[2] = (uint8_t)(4 * N);
+	for (size_t i = 0; i < N; i++)
+		memcpy(pkt + NY_ROUTE_WIRE_HEADER_LEN + 4 * i, (const uint8_t[]){ 0x0a, 0x02, 0x1a, 0x00 }, 4);
+	cr_assert_eq(ny_route_wire_decode(pkt, len, out, NY_ROUTE_WIRE_MAX_MSGS), -E2BIG);
+	cr_assert_eq(ny_route_wire_decode(pkt, len, out, N), N);
+	cr_assert_eq(out[N - 1].type, NY_ROUTE_MSG_PROBE);
+	free(out);
+	free(pkt);
+}
+
+Test(route_wire, the_largest_message_stays_within_the_documented_bound)
+{
+	char longest[NY_ROUTE_ID_MAX + 1];
+	struct ny_route_msg m[2];
+	uint8_t pkt[PKT_MAX];
+	size_t len;
+
+	memset(longest, 'z', NY_ROUTE_ID_MAX);
+	longest[NY_ROUTE_ID_MAX] = '\0';
+	m[0] = update(longest, "fd00::/128", 0xFFFF, NY_ROUTE_INF);
+	m[1] = seqno_request(longest, "fd00::/128", 0xFFFF, UINT32_MAX);
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(ny_route_wire_encode(&m[i], 1, pkt, sizeof(pkt), &len), 1);
+		/* 0a 86 01 | 0a 83 01 | RouterId 2+100, Prefix 2+17, Seqno 1+3, Metric or HopCount 1+5 */
+		cr_assert_eq(len, NY_ROUTE_WIRE_HEADER_LEN + 137);
+		cr_assert_eq(ny_route_wire_encode(&m[i], 1, pkt, NY_ROUTE_WIRE_HEADER_LEN + 140, &len), 1);
+	}
+}

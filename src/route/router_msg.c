@@ -41,7 +41,6 @@ static void handle_update(struct ny_router *r, uint32_t nb, uint32_t pid, uint32
 {
 	struct pfx *p = &r->pfx[pid];
 	struct nbroute *e = rt_nbr_find(p, nb);
-	bool feasible = rt_feasible(p, src, m->seqno, m->metric);
 
 	if (m->metric == NY_ROUTE_INF)
 		rt_send_ack(r, nb, pid); /* always: the implicit ack of reference §3.9 */
@@ -49,10 +48,14 @@ static void handle_update(struct ny_router *r, uint32_t nb, uint32_t pid, uint32
 		struct nbroute ne = {.nb = nb, .src = src, .seqno = m->seqno, .metric = m->metric,
 				     .expire = now + r->t.route_expiry_ns};
 
-		if (!feasible || m->metric == NY_ROUTE_INF || !nbr_insert(r, p, &ne))
+		/* Deviation: RFC 8966 §3.5.3 lets an unfeasible new update be ignored, and Go does. We keep it
+		 * (it is never selected while unfeasible) so that starvation sees it and requests a new seqno at
+		 * once; ignoring it left the far side of a ring unreachable until the stale source expired
+		 * (2 x route_expiry_ns). */
+		if (m->metric == NY_ROUTE_INF || !nbr_insert(r, p, &ne))
 			return;
 	} else {
-		if (!feasible) {
+		if (!rt_feasible(p, src, m->seqno, m->metric)) {
 			const struct sel *s = &p->sel;
 			bool selected = s->present && s->nh == r->nbs[nb].node && s->src == e->src && src == e->src;
 			uint32_t total = rt_nb_cost(r, nb, m->metric);

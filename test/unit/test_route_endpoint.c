@@ -320,6 +320,27 @@ Test(route_endpoint, remote_endpoints_are_bounded)
 	ny_route_endpoints_free(eps);
 }
 
+Test(route_endpoint, ping_flood_from_new_ports_stays_bounded)
+{
+	struct ny_route_endpoints *eps = eps_new();
+	size_t refused = 0;
+
+	add_resolved(eps, "a:1", v4(10, 0, 0, 1, 1));
+	/* 20,000 pings, 10 ms apart, each from a port never seen before. */
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct ny_io_addr src = v4(198, 51, 100, (uint8_t)(i >> 16), (uint16_t)i);
+		int r = ny_route_endpoints_ping_received(eps, &src, T0 + i * 10 * MS, NULL);
+
+		cr_assert(r == -ENOSPC || (r >= 1 && r <= 8), "ping %u: %d", i, r);
+		refused += r == -ENOSPC;
+		cr_assert_leq(ny_route_endpoints_count(eps), 9);
+	}
+	/* Eight slots, each freed 5 s after its last ping: about 8 accepted every 5 s, the rest refused. */
+	cr_expect_gt(refused, 19000);
+	cr_expect_eq(ny_route_endpoints_configured_count(eps), 1);
+	ny_route_endpoints_free(eps);
+}
+
 Test(route_endpoint, max_remote_zero_refuses_every_unknown_source)
 {
 	struct ny_route_endpoint_params p;

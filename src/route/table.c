@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "nylon/byteorder.h"
@@ -410,6 +411,24 @@ static size_t align64(size_t n)
 	return (n + 63) & ~(size_t)63;
 }
 
+/* Lookups land at random places in a table of tens of MiB; with 4 KiB pages nearly every one of them would also
+ * miss the TLB. A big table asks for transparent huge pages (Linux; a no-op where THP is off or "never"). */
+#define HUGE_PAGE (2u << 20)
+
+static void *table_alloc(size_t size)
+{
+	void *p = NULL;
+
+	if (size < 2 * HUGE_PAGE)
+		return aligned_alloc(64, size);
+	if (posix_memalign(&p, HUGE_PAGE, size))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, size & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice: failure only costs speed */
+#endif
+	return p;
+}
+
 /* Lays out [header | direct4 | direct6 | nodes4 | nodes6 | leaves4 | leaves6 | prefixes4 | prefixes6]. */
 static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b6, const struct bfamily *f4,
 					     const struct bfamily *f6)
@@ -428,7 +447,7 @@ static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b
 		off[k++] = size, size = align64(size + tbs[i]->n_leaves * sizeof(uint32_t));
 	off[k++] = size, size = align64(size + f4->n * sizeof(struct rt_prefix4));
 	off[k++] = size, size = align64(size + f6->n * sizeof(struct rt_prefix6));
-	base = aligned_alloc(64, size);
+	base = table_alloc(size);
 	if (!base)
 		return NULL;
 	t = (struct ny_route_table *)base;

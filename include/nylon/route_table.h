@@ -1,0 +1,64 @@
+/* The prefix table: longest-prefix match from a destination address to a small value (an index into the caller's
+ * own array of next hops), for IPv4 and IPv6 in one structure. v4 and v6 are independent; /0 works in both.
+ *
+ * Threads: a table is built once by one thread (the routing thread) through a builder, and is immutable from
+ * then on. Any number of threads may then look it up concurrently without a lock: lookups only read, never
+ * allocate and never write. The caller publishes a new table with ny_rcu_assign_pointer(), readers fetch it with
+ * ny_rcu_dereference(), and the old table is freed with ny_route_table_free() after ny_rcu_synchronize(). Nothing
+ * here keeps global state; a builder belongs to one thread at a time.
+ *
+ * Layout (a poptrie, Asai & Ohara, SIGCOMM 2015, written from the paper's description): per family, a direct-
+ * indexed first level on the top D bits (D = 18 for large tables, so an IPv4 /24 and an IPv6 /48 end exactly on a
+ * stride boundary; smaller for small tables, down to 8), then nodes of stride 6. A node is 24 bytes: a 64-bit
+ * bitmap of which of its 64 slots descend to a child node, a 64-bit bitmap marking where a run of equal leaf
+ * values starts, and the base indexes of its children and of its leaves, each stored contiguously. A slot's child
+ * or leaf is found by a popcount of the bitmap below it, so nodes hold no pointers or empty slots and the whole
+ * table is four flat arrays in one allocation. Why: a lookup reads one direct entry, one node per 6 bits beyond D
+ * (an IPv4 /24 needs 1, a /32 3) and one leaf; with a full BGP table that is ~20 bytes per prefix, so the upper
+ * levels stay in cache, where a pointer trie of 8-bit strides costs several times the memory and a DIR-24-8
+ * 64 MiB. Building from the sorted prefix list is a single recursive pass.
+ * The table also keeps the sorted prefix list itself, for exact-match queries (ny_route_table_get()) and counts.
+ */
+#ifndef NYLON_ROUTE_TABLE_H
+#define NYLON_ROUTE_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ny_conf_cidr;
+
+#define NY_ROUTE_TABLE_NONE UINT32_MAX /* lookup result when no prefix covers the address */
+
+struct ny_route_table;         /* immutable once built */
+struct ny_route_table_builder; /* one thread at a time */
+
+/* NULL on -ENOMEM. */
+struct ny_route_table_builder *ny_route_table_builder_new(void);
+/* Adds or replaces prefix -> value. 0, -EINVAL (family not AF_INET/AF_INET6, length beyond the family's width,
+ * host bits set, or value == NY_ROUTE_TABLE_NONE) or -ENOMEM (the builder is unchanged). */
+int ny_route_table_builder_add(struct ny_route_table_builder *b, const struct ny_conf_cidr *prefix, uint32_t value);
+/* Builds the immutable table and frees the builder, whether or not it succeeds. NULL on -ENOMEM.
+ * Context: the writer thread; O(n log n) in the prefixes. */
+struct ny_route_table *ny_route_table_build(struct ny_route_table_builder *b);
+/* For a builder that will not be built. NULL ok. */
+void ny_route_table_builder_free(struct ny_route_table_builder *b);
+/* NULL ok. The caller makes sure no reader still holds it (RCU grace period). */
+void ny_route_table_free(struct ny_route_table *t);
+
+/* Longest-prefix match: the value of the longest prefix covering addr, or NY_ROUTE_TABLE_NONE. Addresses are in
+ * network byte order. t may be NULL (no route). Lock-free; no allocation. */
+uint32_t ny_route_table_lookup4(const struct ny_route_table *t, const uint8_t addr[4]);
+uint32_t ny_route_table_lookup6(const struct ny_route_table *t, const uint8_t addr[16]);
+/* The destination of an IPv4 or IPv6 packet: its version nibble says which; any other version gives
+ * NY_ROUTE_TABLE_NONE. The caller has checked that the whole fixed header (20 or 40 bytes) is there. */
+uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header);
+
+/* Exact match, for the writer and tests: the value of this very prefix, or NY_ROUTE_TABLE_NONE (also for an
+ * invalid prefix). O(log n). */
+uint32_t ny_route_table_get(const struct ny_route_table *t, const struct ny_conf_cidr *prefix);
+/* Distinct prefixes held (both families). 0 for NULL. */
+size_t ny_route_table_count(const struct ny_route_table *t);
+/* Bytes the table holds, the prefix list for ny_route_table_get() included. 0 for NULL. */
+size_t ny_route_table_memory(const struct ny_route_table *t);
+
+#endif

@@ -230,12 +230,14 @@ nym_topology_five() {
 	nym_edge vps eve
 }
 
-# nym_start NAME...: `nylon run` for each router, with NY_NYLON_ARGS (nyn_start: waits for its ready line).
+# nym_start NAME...: `nylon run` for each router, with NY_NYLON_ARGS (nyn_start: waits for its ready line), and
+# its interface up with its tunnel addresses (nyn_check_net).
 nym_start() {
 	local name
 	for name in "$@"; do
 		nyn_start "$name" "${NYM_ARGS[@]}"
 		NYM_RUNNING+=("$name")
+		nyn_check_net "$name"
 	done
 }
 

@@ -95,6 +95,10 @@ nym__node() {
 	[[ -z "${NYM_INDEX[$name]:-}" ]] || ny_fail "mesh node $name declared twice"
 	ns=$(ny_name "$name")
 	ny_netns_add "$ns"
+	# Every node answers traceroute probes and expired TTLs every time: the ICMP rate limit (1/s per destination
+	# after a burst of 6) would otherwise drop answers to the repeated traceroutes of a wait loop.
+	ip netns exec "$ns" sysctl -q -w net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 >/dev/null ||
+		ny_fail "cannot lift the ICMP rate limit in $ns"
 	NYM_NODES+=("$name")
 	NYM_INDEX[$name]=$n
 	NYN_NS[$name]=$ns
@@ -135,12 +139,10 @@ nym_edge() {
 # nym_forwarding NAME: IPv4 and IPv6 forwarding on in NAME's namespace. Needed on a transit node for TTL
 # expiry (reference §4.1): nylon hands a packet whose TTL/hop limit reaches 0 to the node's OS through the TUN,
 # and only a forwarding kernel answers a packet that is not addressed to it with ICMP Time Exceeded (a host
-# drops it silently). The ICMP rate limits are lifted as well, so repeated traceroutes and TTL probes of one
-# scenario are answered every time (default: 1/s per destination after a burst of 6).
+# drops it silently). Set before nylon starts: the interface it creates inherits the setting.
 nym_forwarding() {
 	local ns=${NYN_NS[$1]}
-	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 >/dev/null ||
+	ip netns exec "$ns" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null ||
 		ny_fail "cannot enable forwarding in $ns"
 }
 

@@ -798,9 +798,6 @@ Test(router, backup_route_overrides_held_route)
 	struct ny_router_timers t = unit_timers();
 	struct sim *s;
 	uint32_t ac;
-	struct nh_wait {
-		int dummy;
-	};
 
 	t.route_expiry_ns = 25 * SIM_S;
 	s = sim_new(3, &t, 12);

@@ -241,6 +241,10 @@ struct ny_conf_node {
 	unsigned shards;         /* 0 = one per CPU */
 	enum ny_conf_io_backend io_backend;
 	enum ny_conf_aead aead;  /* DEFAULT = let the data path choose */
+	/* Drop packets from a neighbour whose source address is not routed back through that neighbour (strict
+	 * reverse-path check against the selected routes). Off by default: the reference accepts any source from any
+	 * authenticated neighbour (reference §4.1), and asymmetric paths would be dropped. */
+	bool validate_source;
 	/* Positions for later diagnostics. */
 	struct ny_conf_pos id_pos, key_pos, port_pos, dist_url_pos, interface_pos, observability_pos;
 };

@@ -6,11 +6,13 @@
  *   batches and takes node->wg_lock once per batch of one keypair to encrypt or decrypt.
  * - control thread: handshake messages (handed over by the shards through a queue), the engine's timers,
  *   initiations, keepalives and packets staged while a peer had no session. X25519 never runs on a shard.
+ * - routing thread (routing.c): the router state machine, probes, the forwarding table and the kernel routes.
+ *   Shards hand it control messages through a queue; it sends its own through the engine under wg_lock.
  * - main thread: creates and stops everything.
  * node->wg_lock guards the WireGuard engine (device, peers, keypairs, timers) and each peer's endpoint and staged
  * packets. Shards hold it once per batch and never across a system call; the control thread sends its few
- * handshake, keepalive and staged packets while holding it. The route table (which peer owns a destination) is
- * published with RCU: shards read it without any lock.
+ * handshake, keepalive and staged packets while holding it. The forwarding table (what to do with a destination) is
+ * published with RCU by the routing thread: shards read it without any lock.
  */
 #ifndef NYLON_DATAPLANE_H
 #define NYLON_DATAPLANE_H
@@ -34,8 +36,11 @@ enum ny_dp_drop {
 	NY_DP_DROP_STAGED_FULL,    /* no session and the staging queue is full */
 	NY_DP_DROP_HANDSHAKE_QUEUE, /* the control thread's handshake queue is full */
 	NY_DP_DROP_WG,             /* the engine refused it (see the engine's counters) */
-	NY_DP_DROP_CONTROL_MSG,    /* a nylon control message (version nibble 8): routing is not built yet */
+	NY_DP_DROP_CONTROL_QUEUE,  /* a control message (version nibble 8) while the routing thread's queue is full */
 	NY_DP_DROP_OFFLOAD,        /* a TUN super-packet that could not be split */
+	NY_DP_DROP_BLACKHOLE,      /* the destination's route is retracted and held (RFC 8966 §3.5.4) */
+	NY_DP_DROP_LOOP,           /* from the TUN to a prefix this node serves: the OS sent back what it owns */
+	NY_DP_DROP_SOURCE,         /* source address not routed through the sending neighbour (validate_source) */
 	NY_DP_DROP__COUNT,
 };
 const char *ny_dp_drop_name(enum ny_dp_drop reason);
@@ -44,12 +49,17 @@ struct ny_dp_stats {
 	_Atomic uint64_t rx_udp_pkts, rx_udp_bytes; /* authenticated transport packets */
 	_Atomic uint64_t rx_tun_pkts, rx_tun_bytes; /* IP packets read from the TUN (after splitting) */
 	_Atomic uint64_t tx_udp_pkts, tx_tun_pkts;
+	_Atomic uint64_t fwd_pkts;     /* transit packets re-encrypted to the next hop */
+	_Atomic uint64_t ttl_expired;  /* transit packets handed to the OS for Time Exceeded */
+	_Atomic uint64_t control_pkts; /* control messages handed to the routing thread */
 	_Atomic uint64_t batches, batch_pkts;
 	_Atomic uint64_t drops[NY_DP_DROP__COUNT];
 };
 
 #define NY_DP_STAGED_MAX 64
 #define NY_DP_SEG_LEN 1536 /* one encrypted packet: 16 B header + MTU + padding + tag */
+
+#define NY_DP_ALT_MAX 8
 
 struct ny_dp_staged_pkt {
 	uint32_t len;
@@ -62,34 +72,57 @@ struct ny_dp_peer {
 	const char *id;
 	size_t conf_index; /* in central.yaml's combined router + client list */
 	bool is_client;
-	struct ny_io_addr endpoint; /* current; learned from authenticated packets (roaming) */
+	struct ny_io_addr endpoint; /* where data goes: the best probed endpoint, else the latest source (roaming) */
 	bool has_endpoint;
+	bool pinned;                /* a router whose endpoint the routing thread chose from probes: no roaming */
+	struct ny_io_addr alt[NY_DP_ALT_MAX]; /* every known endpoint of a router: handshakes go to all of them */
+	unsigned n_alt;
+	uint64_t last_rx;           /* monotonic ns of the newest authenticated packet (passive clients) */
 	struct ny_dp_staged_pkt *staged; /* NY_DP_STAGED_MAX slots */
 	unsigned n_staged;
 	atomic_uint pending; /* enum ny_wg_action bits the control thread must act on */
 };
 
-struct ny_dp_route {
-	struct ny_conf_cidr prefix;
-	struct ny_dp_peer *peer;
+/* What traffic control does with a destination (reference §4.1, in one longest-prefix match instead of the
+ * reference's exit table checked before the forward table: a more specific route through a neighbour inside a
+ * prefix this node serves wins, as longest-prefix match means everywhere else). */
+enum ny_dp_fib_kind {
+	NY_DP_FIB_PEER,      /* encrypt to entry->peer (forward, or send for local traffic) */
+	NY_DP_FIB_EXIT,      /* a prefix this node serves: hand it to the OS */
+	NY_DP_FIB_BLACKHOLE, /* a retracted route held until its retraction is acknowledged: drop */
 };
 
-/* Where packets from the TUN go: an immutable snapshot published with RCU (nylon/rcu.h). Writer: the main thread,
- * which replaces the whole table (ny_dp_table_publish) and frees the old one after a grace period. Readers: the
- * shards, which dereference it once per batch and hold no pointer into it across a quiescent state. */
-struct ny_dp_table {
-	size_t n_routes;
-	struct ny_dp_route routes[];
+struct ny_dp_fib_entry {
+	enum ny_dp_fib_kind kind;
+	struct ny_dp_peer *peer; /* NY_DP_FIB_PEER */
 };
 
-struct ny_dp_table *ny_dp_table_new(size_t n_routes);
-/* Publishes table in *slot, waits for a grace period, frees the table it replaced. Context: not an online RCU
- * reader (the main thread). */
-void ny_dp_table_publish(struct ny_dp_table **slot, struct ny_dp_table *table);
-/* Longest-prefix match of the IP packet's destination; NULL when none. pkt holds at least an IP header. */
-struct ny_dp_peer *ny_dp_table_lookup(const struct ny_dp_table *table, const uint8_t *pkt, size_t len);
+/* The forwarding table: an immutable snapshot published with RCU (nylon/rcu.h). Writer: the routing thread, which
+ * builds a whole new one whenever the router's selected routes change (ny_dp_fib_publish frees the old one after a
+ * grace period). Readers: the shards, which dereference it once per batch and keep no pointer into it across a
+ * quiescent state. table maps a prefix to an index into entries. */
+struct ny_route_table;
+struct ny_dp_fib {
+	struct ny_route_table *table;
+	size_t n_entries;
+	struct ny_dp_fib_entry entries[];
+};
+
+struct ny_dp_fib *ny_dp_fib_new(size_t n_entries);
+void ny_dp_fib_free(struct ny_dp_fib *fib);
+/* Publishes fib in *slot, waits for a grace period, frees the one it replaced. Context: a thread that is not an
+ * online RCU reader. */
+void ny_dp_fib_publish(struct ny_dp_fib **slot, struct ny_dp_fib *fib);
+/* The entry for the destination (or the source) of an IP packet whose header ny_dp_ip_len() accepted; NULL when no
+ * route covers it. */
+const struct ny_dp_fib_entry *ny_dp_fib_lookup(const struct ny_dp_fib *fib, const uint8_t *ip);
+const struct ny_dp_fib_entry *ny_dp_fib_lookup_source(const struct ny_dp_fib *fib, const uint8_t *ip);
 /* The length an IP packet claims (IPv4 total length, IPv6 payload + 40), 0 when it is not a valid header. */
 size_t ny_dp_ip_len(const uint8_t *pkt, size_t len);
+/* A transit packet loses one TTL / hop limit, the IPv4 checksum updated incrementally (RFC 1624). Returns false,
+ * leaving the packet untouched, when it arrived with TTL <= 1: it expires here and goes to the OS, which answers
+ * ICMP Time Exceeded so that traceroute works (reference §4.1). */
+bool ny_dp_ttl_decrement(uint8_t *ip);
 
 struct ny_dp_shard;
 
@@ -100,6 +133,9 @@ struct ny_dp_config {
 	enum ny_io_backend backend;
 	enum ny_aead_provider aead;
 	bool vnet; /* TUN offloads (virtio-net header) */
+	bool use_system_routing; /* transit packets go to the OS instead of being forwarded here (reference §4.1) */
+	bool validate_source;    /* drop packets whose source is not routed through the neighbour that sent them */
+	bool configure_routes;   /* install the kernel route set (not with no_net_configure) */
 };
 
 struct ny_dp_node {
@@ -108,7 +144,11 @@ struct ny_dp_node {
 	struct ny_wg_device dev;
 	struct ny_dp_peer *peers;
 	size_t n_peers;
-	struct ny_dp_table *table; /* RCU */
+	const struct ny_conf_central *central; /* the caller's; outlives the node */
+	const struct ny_conf_node *local;
+	size_t self;                           /* this node's index in central's combined list */
+	struct ny_dp_fib *fib;                 /* RCU */
+	struct ny_dp_routing *routing;
 	struct ny_dp_shard **shards;
 	unsigned n_shards;
 	struct ny_io_features features;
@@ -120,8 +160,9 @@ struct ny_dp_node {
 	struct ny_aead_ctx *control_aead;
 };
 
-/* Builds the node from its configuration: the engine with one peer per graph neighbour, the route table (each
- * neighbour's prefixes). Does not touch the OS. 0 or -errno, with a message in err. */
+/* Builds the node from its configuration: the engine with one peer per graph neighbour, the router, and a first
+ * forwarding table (this node's own prefixes). central and local must outlive the node. Does not touch the OS.
+ * 0 or -errno, with a message in err. */
 int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, const struct ny_conf_central *central,
 		    const struct ny_conf_node *local, char *err, size_t err_len);
 /* Opens the TUN queues and UDP sockets, starts the shards and the control thread. 0 or -errno, with err. */
@@ -135,5 +176,8 @@ void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out);
 /* Sums the shards' I/O backend counters. Context: only after ny_dp_node_stop() (they are plain fields). */
 void ny_dp_node_io_stats(const struct ny_dp_node *node, struct ny_io_stats *out);
 const char *ny_dp_node_backend(const struct ny_dp_node *node);
+/* The main thread has brought interface ifindex up with the node's addresses: the routing thread may install the
+ * kernel route set from now on (and takes it away again when it stops). Context: main thread, after start. */
+void ny_dp_routing_enable_routes(struct ny_dp_node *node, unsigned ifindex);
 
 #endif

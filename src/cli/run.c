@@ -108,7 +108,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 static int make_dp_config(const struct run_opts *o, const struct ny_conf_node *n, struct ny_dp_config *cfg)
 {
 	*cfg = (struct ny_dp_config){ .ifname = n->interface_name, .port = n->port, .shards = n->shards,
-				      .aead = NY_AEAD_DEFAULT, .vnet = !o->no_offload };
+				      .aead = NY_AEAD_DEFAULT, .vnet = !o->no_offload,
+				      .use_system_routing = n->use_system_routing, .validate_source = n->validate_source,
+				      .configure_routes = !n->no_net_configure };
 	cfg->backend = n->io_backend == NY_CONF_IO_URING ? NY_IO_URING :
 		       n->io_backend == NY_CONF_IO_EPOLL ? NY_IO_EPOLL : NY_IO_AUTO;
 	if (n->aead == NY_CONF_AEAD_SODIUM)
@@ -140,46 +142,26 @@ static int load_config(const struct run_opts *o, struct ny_conf_central **centra
 	return ret;
 }
 
-/* The node's own addresses on the interface, routes to every neighbour's prefixes, MTU and link up. */
+/* The node's own addresses on the interface, MTU and link up; the routing thread installs the routes once this is
+ * done (reference §4.4). */
 static int configure_os(struct ny_sys *sys, const char *ifname, const struct ny_conf_peer *self,
-			const struct ny_dp_node *dp, char *err, size_t err_len)
+			unsigned *ifindex, char *err, size_t err_len)
 {
-	const struct ny_dp_table *table = dp->table; /* the main thread is its only writer */
-	struct ny_conf_cidr *routes = calloc(table->n_routes ? table->n_routes : 1, sizeof(*routes));
-	size_t n_routes = 0;
-	unsigned ifindex;
 	int ret;
 
-	if (!routes)
-		return -ENOMEM;
-	if ((ret = ny_sys_link_index(sys, ifname, &ifindex)) < 0 ||
-	    (ret = ny_sys_link_set_mtu(sys, ifindex, NY_TUN_MTU)) < 0) {
+	if ((ret = ny_sys_link_index(sys, ifname, ifindex)) < 0 ||
+	    (ret = ny_sys_link_set_mtu(sys, *ifindex, NY_TUN_MTU)) < 0) {
 		snprintf(err, err_len, "interface %s: %s", ifname, strerror(-ret));
-		goto out;
+		return ret;
 	}
 	for (size_t i = 0; i < self->n_addresses; i++) {
-		if ((ret = ny_sys_addr_add(sys, ifindex, &self->addresses[i])) < 0) {
+		if ((ret = ny_sys_addr_add(sys, *ifindex, &self->addresses[i])) < 0) {
 			snprintf(err, err_len, "adding an address to %s: %s", ifname, strerror(-ret));
-			goto out;
+			return ret;
 		}
 	}
-	if ((ret = ny_sys_link_set_up(sys, ifindex)) < 0) {
+	if ((ret = ny_sys_link_set_up(sys, *ifindex)) < 0)
 		snprintf(err, err_len, "bringing %s up: %s", ifname, strerror(-ret));
-		goto out;
-	}
-	/* Anycast prefixes may belong to several neighbours: one route each. */
-	for (size_t i = 0; i < table->n_routes; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < n_routes && !dup; j++)
-			dup = ny_conf_cidr_equal(&routes[j], &table->routes[i].prefix);
-		if (!dup)
-			routes[n_routes++] = table->routes[i].prefix;
-	}
-	if ((ret = ny_sys_routes_sync(sys, ifindex, routes, n_routes)) < 0)
-		snprintf(err, err_len, "adding routes via %s: %s", ifname, strerror(-ret));
-out:
-	free(routes);
 	return ret;
 }
 
@@ -196,9 +178,11 @@ static void log_stats(struct ny_dp_node *dp)
 		    (unsigned long long)io.udp_tx_calls, (unsigned long long)io.tun_tx_pkts,
 		    (unsigned long long)io.udp_tx_errors, (unsigned long long)io.tun_tx_errors,
 		    (unsigned long long)io.udp_rx_errors);
-	ny_log_info("run", "stats: rx_udp=%llu tx_udp=%llu rx_tun=%llu tx_tun=%llu", (unsigned long long)st.rx_udp_pkts,
-		    (unsigned long long)st.tx_udp_pkts, (unsigned long long)st.rx_tun_pkts,
-		    (unsigned long long)st.tx_tun_pkts);
+	ny_log_info("run", "stats: rx_udp=%llu tx_udp=%llu rx_tun=%llu tx_tun=%llu fwd=%llu ttl_expired=%llu control=%llu",
+		    (unsigned long long)st.rx_udp_pkts, (unsigned long long)st.tx_udp_pkts,
+		    (unsigned long long)st.rx_tun_pkts, (unsigned long long)st.tx_tun_pkts,
+		    (unsigned long long)st.fwd_pkts, (unsigned long long)st.ttl_expired,
+		    (unsigned long long)st.control_pkts);
 	for (int d = 0; d < NY_DP_DROP__COUNT; d++)
 		if (st.drops[d])
 			ny_log_info("run", "drops: %s=%llu", ny_dp_drop_name(d), (unsigned long long)st.drops[d]);
@@ -266,8 +250,11 @@ static int run(const struct run_opts *o)
 			snprintf(err, sizeof(err), "netlink: %s", strerror(-ret));
 			goto fail_dp;
 		}
-		if ((ret = configure_os(sys, cfg.ifname, self, &dp, err, sizeof(err))) < 0)
+		unsigned ifindex;
+
+		if ((ret = configure_os(sys, cfg.ifname, self, &ifindex, err, sizeof(err))) < 0)
 			goto fail_dp;
+		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);

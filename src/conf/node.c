@@ -1,4 +1,4 @@
-/* node.yaml (reference §2.1) plus our own keys (shards, io_backend, aead): the typed model and its parser. */
+/* node.yaml (reference §2.1) plus our own keys (shards, io_backend, aead, validate_source): the typed model and its parser. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +67,11 @@ static int node_dist(struct ny_conf_y *y, yaml_node_t *v, void *obj)
 static int node_system_routing(struct ny_conf_y *y, yaml_node_t *v, void *obj)
 {
 	return ny_conf_y_bool(y, v, &((struct ny_conf_node *)obj)->use_system_routing);
+}
+
+static int node_validate_source(struct ny_conf_y *y, yaml_node_t *v, void *obj)
+{
+	return ny_conf_y_bool(y, v, &((struct ny_conf_node *)obj)->validate_source);
 }
 
 static int node_no_net(struct ny_conf_y *y, yaml_node_t *v, void *obj)
@@ -230,6 +235,7 @@ static const struct ny_conf_y_field node_fields[] = {
 	{ "shards", false, node_shards },
 	{ "io_backend", false, node_io_backend },
 	{ "aead", false, node_aead },
+	{ "validate_source", false, node_validate_source },
 };
 
 int ny_conf_node_parse(struct ny_conf_node **out, const char *name, const char *text, size_t len,

@@ -11,6 +11,7 @@
 #define NY_DP_SEGS 2048
 #define NY_DP_GSO_MAX 64 /* UDP_MAX_SEGMENTS of Linux < 6.9 */
 #define NY_DP_GSO_BYTES (65535 - 8 - 40) /* UDP payload that still fits IPv6's and IPv4's length fields */
+#define NY_DP_FWD_COPIES 256 /* transit packets per iteration that did not fit their receive buffer */
 #define NY_DP_GRO_ARENA NY_OFFLOAD_ARENA_SIZE(NY_DP_SEGS, (size_t)NY_DP_SEGS * NY_DP_SEG_LEN)
 
 struct ny_dp_shard {
@@ -36,6 +37,13 @@ struct ny_dp_shard {
 	struct ny_offload_pkt gro_in[NY_DP_SEGS];
 	struct ny_offload_pkt gro_out[NY_DP_SEGS];
 	uint8_t *gro_arena; /* NY_DP_GRO_ARENA: coalesced TUN writes */
+	/* Transit packets found while decrypting, re-encrypted with the TUN's packets of the same iteration. They stay
+	 * in the receive buffers when the sealed packet fits there, else they are copied into fwd_arena. */
+	struct ny_wg_packet fwd[NY_DP_SEGS];
+	struct ny_dp_peer *fwd_peer[NY_DP_SEGS];
+	size_t n_fwd;
+	uint8_t *fwd_arena; /* NY_DP_FWD_COPIES x NY_DP_SEG_LEN */
+	size_t n_fwd_copies;
 	size_t *peer_at;    /* n_peers + 1: where each peer's packets start while grouping */
 };
 
@@ -48,6 +56,11 @@ struct ny_dp_hs_msg {
 
 int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len, const struct ny_io_addr *src);
 
+/* A control message (reference §3.1) from peer, for the routing thread. 0, or -ENOBUFS when its queue is full.
+ * Context: any shard. */
+int ny_dp_routing_push(struct ny_dp_node *node, struct ny_dp_peer *peer, const struct ny_io_addr *src,
+		       const uint8_t *msg, size_t len, uint64_t now);
+
 struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int tun_fd, int udp_fd,
 				    char *err, size_t err_len);
 int ny_dp_shard_start(struct ny_dp_shard *shard);
@@ -55,9 +68,24 @@ void ny_dp_shard_join(struct ny_dp_shard *shard);
 void ny_dp_shard_free(struct ny_dp_shard *shard);
 
 
-/* An authenticated packet or handshake came from src: the peer is there now (roaming, whitepaper §2.1).
- * Context: under wg_lock. */
+/* An authenticated packet or handshake came from src: the peer is there now (roaming, whitepaper §2.1), unless
+ * it is a router whose endpoint the probes chose (reference §3.7: routers do not roam). Context: under wg_lock. */
 void ny_dp_peer_roam(struct ny_dp_peer *peer, const struct ny_io_addr *src);
+/* Sends data to addr from now on (logged when it changes). Context: under wg_lock. */
+void ny_dp_peer_set_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *addr);
+/* A configured endpoint's address: literal, or resolved once with the system resolver. 0 or -ENOENT. */
+int ny_dp_endpoint_resolve(const struct ny_conf_endpoint *ep, struct ny_io_addr *out);
+/* One datagram from the node's port (shard 0's socket), never waiting for room. Any thread. */
+void ny_dp_send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const void *buf, size_t len);
+
+/* The routing thread (routing.c). init builds the router and the first forwarding table; start runs the thread
+ * (and opens its netlink handle when cfg.configure_routes); enable_routes lets it install kernel routes on ifindex
+ * once the main thread has brought the interface up; stop joins it after it removed its routes. Context: main
+ * thread. */
+int ny_dp_routing_init(struct ny_dp_node *node, char *err, size_t err_len);
+int ny_dp_routing_start(struct ny_dp_node *node, char *err, size_t err_len);
+void ny_dp_routing_stop(struct ny_dp_node *node);
+void ny_dp_routing_free(struct ny_dp_node *node);
 
 /* Asks the control thread to act for peer (enum ny_wg_action bits): mark, then wake it once after dropping any
  * lock (the wake is a system call). ny_dp_peer_mark returns whether there was anything to ask. Any thread. */

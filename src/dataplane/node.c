@@ -34,15 +34,18 @@ const char *ny_dp_drop_name(enum ny_dp_drop reason)
 		[NY_DP_DROP_STAGED_FULL] = "staged_full",
 		[NY_DP_DROP_HANDSHAKE_QUEUE] = "handshake_queue_full",
 		[NY_DP_DROP_WG] = "wireguard",
-		[NY_DP_DROP_CONTROL_MSG] = "control_message",
+		[NY_DP_DROP_CONTROL_QUEUE] = "control_queue_full",
 		[NY_DP_DROP_OFFLOAD] = "offload_split",
+		[NY_DP_DROP_BLACKHOLE] = "blackhole",
+		[NY_DP_DROP_LOOP] = "exit_from_tun",
+		[NY_DP_DROP_SOURCE] = "source_not_routed_via_peer",
 	};
 	return (unsigned)reason < NY_DP_DROP__COUNT ? names[reason] : "unknown";
 }
 
 /* ---- configuration -> engine ------------------------------------------------------------------------------- */
 
-static int resolve_endpoint(const struct ny_conf_endpoint *ep, struct ny_io_addr *out)
+int ny_dp_endpoint_resolve(const struct ny_conf_endpoint *ep, struct ny_io_addr *out)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
 	char port[8];
@@ -81,33 +84,22 @@ static int add_peer(struct ny_dp_node *node, const struct ny_conf_central *centr
 	}
 	peer->wg->user = peer;
 	node->n_peers++;
-	/* The first endpoint that resolves; probing every endpoint and picking the best is the routing issue's. */
-	for (size_t i = 0; i < cp->n_endpoints && !peer->has_endpoint; i++) {
-		if (resolve_endpoint(&cp->endpoints[i], &peer->endpoint) == 0)
-			peer->has_endpoint = true;
-		else
+	/* Handshakes go to every endpoint that resolves and data to the first until the probes find the best
+	 * (routing.c). */
+	for (size_t i = 0; i < cp->n_endpoints; i++) {
+		struct ny_io_addr addr;
+
+		if (ny_dp_endpoint_resolve(&cp->endpoints[i], &addr) < 0) {
 			ny_log_warn("dataplane", "peer %s: endpoint %s does not resolve", cp->id, cp->endpoints[i].text);
+			continue;
+		}
+		if (!peer->has_endpoint) {
+			peer->endpoint = addr;
+			peer->has_endpoint = true;
+		}
+		if (peer->n_alt < NY_DP_ALT_MAX)
+			peer->alt[peer->n_alt++] = addr;
 	}
-	return 0;
-}
-
-/* Every prefix of every neighbour goes to that neighbour (multi-hop routes come with the routing issue). */
-static int build_table(struct ny_dp_node *node, const struct ny_conf_central *central)
-{
-	struct ny_dp_table *t;
-	size_t n = 0;
-
-	for (size_t i = 0; i < node->n_peers; i++)
-		n += ny_conf_central_peer(central, node->peers[i].conf_index)->n_prefixes;
-	if (!(t = ny_dp_table_new(n)))
-		return -ENOMEM;
-	for (size_t i = 0; i < node->n_peers; i++) {
-		const struct ny_conf_peer *cp = ny_conf_central_peer(central, node->peers[i].conf_index);
-
-		for (size_t j = 0; j < cp->n_prefixes; j++)
-			t->routes[t->n_routes++] = (struct ny_dp_route){ cp->prefixes[j].prefix, &node->peers[i] };
-	}
-	ny_dp_table_publish(&node->table, t);
 	return 0;
 }
 
@@ -120,12 +112,15 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 
 	memset(node, 0, sizeof(*node));
 	node->cfg = *cfg;
+	node->central = central;
+	node->local = local;
 	node->control_wake = -1;
 	pthread_mutex_init(&node->wg_lock, NULL);
 	if (self < 0) {
 		snprintf(err, err_len, "node id %s is not in the central config", local->id);
 		return -EINVAL;
 	}
+	node->self = (size_t)self;
 	if (ny_wg_device_init(&node->dev, local->key, ny_clock_mono_ns()) < 0) {
 		snprintf(err, err_len, "the node's private key is invalid");
 		return -EINVAL;
@@ -144,11 +139,7 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 		if ((ret = add_peer(node, central, i, err, err_len)) < 0)
 			return ret;
 	}
-	if (build_table(node, central) < 0) {
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
+	return ny_dp_routing_init(node, err, err_len);
 }
 
 /* ---- handshake queue and control thread ---------------------------------------------------------------------- */
@@ -175,16 +166,22 @@ int ny_dp_hs_queue_push(struct ny_dp_node *node, const uint8_t *msg, size_t len,
 	return ret;
 }
 
-void ny_dp_peer_roam(struct ny_dp_peer *peer, const struct ny_io_addr *src)
+void ny_dp_peer_set_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *addr)
 {
 	char where[64];
 
-	if (peer->has_endpoint && memcmp(&peer->endpoint, src, sizeof(*src)) == 0)
+	if (peer->has_endpoint && memcmp(&peer->endpoint, addr, sizeof(*addr)) == 0)
 		return;
-	peer->endpoint = *src;
+	peer->endpoint = *addr;
 	peer->has_endpoint = true;
-	ny_io_addr_format(src, where, sizeof(where));
+	ny_io_addr_format(addr, where, sizeof(where));
 	ny_log_info("wg", "peer %s: endpoint is now %s", peer->id, where);
+}
+
+void ny_dp_peer_roam(struct ny_dp_peer *peer, const struct ny_io_addr *src)
+{
+	if (!peer->pinned)
+		ny_dp_peer_set_endpoint(peer, src);
 }
 
 bool ny_dp_peer_mark(struct ny_dp_peer *peer, uint32_t actions)
@@ -209,7 +206,7 @@ static int control_fd(const struct ny_dp_node *node)
 	return node->shards[0]->udp_fd;
 }
 
-static void send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const void *buf, size_t len)
+void ny_dp_send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const void *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	size_t ss_len = ny_io_addr_to_sockaddr(dst, &ss, sizeof(ss));
@@ -233,7 +230,7 @@ static int seal_and_send(struct ny_dp_node *node, struct ny_dp_peer *peer, struc
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < n; i++)
-		send_to(node, &peer->endpoint, pkts[i].buf, pkts[i].len);
+		ny_dp_send_to(node, &peer->endpoint, pkts[i].buf, pkts[i].len);
 	atomic_fetch_or(&peer->pending, actions);
 	return ret;
 }
@@ -245,7 +242,13 @@ static void send_initiation(struct ny_dp_node *node, struct ny_dp_peer *peer, ui
 	if (!peer->has_endpoint || ny_wg_handshake_create_initiation(peer->wg, now, &msg) < 0)
 		return;
 	ny_log_debug("wg", "peer %s: sending handshake initiation", peer->id);
-	send_to(node, &peer->endpoint, &msg, sizeof(msg));
+	ny_dp_send_to(node, &peer->endpoint, &msg, sizeof(msg));
+	/* The same initiation to every other known endpoint: whichever path works answers, and a copy that arrives
+	 * twice is refused as a replay (its timestamp is not newer), so nothing is lost by trying them all at once
+	 * instead of rotating through them one rekey timeout at a time (reference §3.7). */
+	for (unsigned i = 0; i < peer->n_alt; i++)
+		if (memcmp(&peer->alt[i], &peer->endpoint, sizeof(peer->alt[i])) != 0)
+			ny_dp_send_to(node, &peer->alt[i], &msg, sizeof(msg));
 }
 
 static bool flush_staged(struct ny_dp_node *node, struct ny_dp_peer *peer, uint64_t now)
@@ -292,13 +295,14 @@ static void handle_handshake(struct ny_dp_node *node, const struct ny_dp_hs_msg 
 
 	ny_wg_device_receive_handshake(&node->dev, m->msg, m->len, &m->src, sizeof(m->src), under_load, now, &rx);
 	if (rx.reply_len && !rx.peer) /* a cookie reply */
-		send_to(node, &m->src, rx.reply, rx.reply_len);
+		ny_dp_send_to(node, &m->src, rx.reply, rx.reply_len);
 	if (!rx.peer)
 		return;
 	peer = rx.peer->user;
 	ny_dp_peer_roam(peer, &m->src);
+	peer->last_rx = now;
 	if (rx.reply_len)
-		send_to(node, &m->src, rx.reply, rx.reply_len);
+		ny_dp_send_to(node, &m->src, rx.reply, rx.reply_len);
 	if (rx.type == NY_WG_MSG_RESPONSE)
 		ny_log_info("wg", "peer %s: handshake complete", peer->id);
 	act(node, peer, rx.actions, now);
@@ -433,12 +437,14 @@ int ny_dp_node_start(struct ny_dp_node *node, char *err, size_t err_len)
 		return -ret;
 	}
 	node->control_started = true;
-	return 0;
+	return ny_dp_routing_start(node, err, err_len);
 }
 
 void ny_dp_node_stop(struct ny_dp_node *node)
 {
 	atomic_store(&node->stop, true);
+	/* The routing thread first: it takes its kernel routes away while the interface and addresses still exist. */
+	ny_dp_routing_stop(node);
 	if (node->control_wake >= 0)
 		ny_dp_control_wake(node);
 	for (unsigned i = 0; i < node->n_shards; i++)
@@ -451,6 +457,7 @@ void ny_dp_node_stop(struct ny_dp_node *node)
 void ny_dp_node_destroy(struct ny_dp_node *node)
 {
 	ny_dp_node_stop(node);
+	ny_dp_routing_free(node);
 	for (unsigned i = 0; i < node->n_shards; i++)
 		ny_dp_shard_free(node->shards[i]);
 	node->n_shards = 0;
@@ -460,7 +467,7 @@ void ny_dp_node_destroy(struct ny_dp_node *node)
 	for (size_t i = 0; i < node->n_peers; i++)
 		free(node->peers[i].staged);
 	free(node->peers);
-	ny_dp_table_publish(&node->table, NULL);
+	ny_dp_fib_publish(&node->fib, NULL);
 	free(node->hs_queue);
 	ny_aead_ctx_free(node->control_aead);
 	ny_wg_device_destroy(&node->dev);
@@ -479,6 +486,9 @@ void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out)
 		out->rx_tun_bytes += s->rx_tun_bytes;
 		out->tx_udp_pkts += s->tx_udp_pkts;
 		out->tx_tun_pkts += s->tx_tun_pkts;
+		out->fwd_pkts += s->fwd_pkts;
+		out->ttl_expired += s->ttl_expired;
+		out->control_pkts += s->control_pkts;
 		out->batches += s->batches;
 		out->batch_pkts += s->batch_pkts;
 		for (int d = 0; d < NY_DP_DROP__COUNT; d++)

@@ -31,7 +31,8 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 	s->arena = malloc((size_t)NY_DP_SEGS * NY_DP_SEG_LEN);
 	s->gro_arena = malloc(NY_DP_GRO_ARENA);
 	s->peer_at = calloc(node->n_peers + 1, sizeof(*s->peer_at));
-	if (!s->aead || !s->arena || !s->gro_arena || !s->peer_at)
+	s->fwd_arena = malloc((size_t)NY_DP_FWD_COPIES * NY_DP_SEG_LEN);
+	if (!s->aead || !s->arena || !s->gro_arena || !s->peer_at || !s->fwd_arena)
 		goto fail;
 	ret = ny_io_create(&s->io, node->cfg.backend, tun_fd, udp_fd, &node->features, &why);
 	if (ret < 0) {
@@ -46,6 +47,7 @@ fail:
 	free(s->arena);
 	free(s->gro_arena);
 	free(s->peer_at);
+	free(s->fwd_arena);
 	free(s);
 	return NULL;
 }
@@ -61,6 +63,7 @@ void ny_dp_shard_free(struct ny_dp_shard *s)
 	free(s->arena);
 	free(s->gro_arena);
 	free(s->peer_at);
+	free(s->fwd_arena);
 	free(s);
 }
 
@@ -156,11 +159,15 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 		uint32_t actions = 0;
 
 		ny_wg_transport_open_end(&node->dev, &runs[r].job, s->pkts + runs[r].first, runs[r].n, now, &actions);
-		for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++)
+		for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++) {
+			s->pkt_peer[k] = peer;
 			if (s->pkts[k].drop == NY_WG_DROP_NONE)
 				last_ok = k;
-		if (last_ok != SIZE_MAX)
+		}
+		if (last_ok != SIZE_MAX) {
 			ny_dp_peer_roam(peer, &s->pkt_src[last_ok]);
+			peer->last_rx = now;
+		}
 		wake |= ny_dp_peer_mark(peer, actions);
 	}
 	pthread_mutex_unlock(&node->wg_lock);
@@ -180,10 +187,65 @@ static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 	end_runs(s, runs, n_runs, now);
 }
 
-/* Checks the inner IP header of each decrypted packet and trims the padding; the survivors are listed in
- * s->gro_in. Returns their number. */
-static size_t inner_packets(struct ny_dp_shard *s, size_t n)
+/* A transit packet goes out again to peer: sealed in place when the sealed packet fits the buffer it came in
+ * (senders pad to 16 like us), else from a copy. */
+static void forward(struct ny_dp_shard *s, struct ny_wg_packet *p, size_t ip_len, struct ny_dp_peer *peer)
 {
+	struct ny_wg_packet out = { p->buf, (uint32_t)ip_len, p->cap, 0 };
+
+	if (ny_wg_data_message_len(ip_len) > p->cap) {
+		if (s->n_fwd_copies == NY_DP_FWD_COPIES || ip_len > NY_DP_SEG_LEN - NY_DP_HEADROOM - 32) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_TOO_BIG, 1);
+			return;
+		}
+		out.buf = s->fwd_arena + s->n_fwd_copies++ * NY_DP_SEG_LEN;
+		out.cap = NY_DP_SEG_LEN;
+		memcpy(out.buf + NY_DP_HEADROOM, p->buf + NY_DP_HEADROOM, ip_len);
+	}
+	s->fwd[s->n_fwd] = out;
+	s->fwd_peer[s->n_fwd++] = peer;
+	ny_dp_count(&s->stats.fwd_pkts, 1);
+}
+
+/* Traffic control for a packet that came from a peer (reference §4.1): the OS gets what this node serves, what
+ * expires here and what no route covers; a held route drops; anything else is forwarded to its next hop unless
+ * use_system_routing hands transit to the OS. Returns true when the packet goes to the OS. */
+static bool route_incoming(struct ny_dp_shard *s, const struct ny_dp_fib *fib, struct ny_wg_packet *p, uint8_t *ip,
+			   size_t len, struct ny_dp_peer *from)
+{
+	const struct ny_dp_fib_entry *e = ny_dp_fib_lookup(fib, ip);
+
+	if (s->node->cfg.validate_source) {
+		const struct ny_dp_fib_entry *src = ny_dp_fib_lookup_source(fib, ip);
+
+		if (!src || src->kind != NY_DP_FIB_PEER || src->peer != from) {
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_SOURCE, 1);
+			return false;
+		}
+	}
+	if (e && e->kind == NY_DP_FIB_EXIT)
+		return true;
+	if (s->node->cfg.use_system_routing)
+		return true;
+	if (!ny_dp_ttl_decrement(ip)) {
+		ny_dp_count(&s->stats.ttl_expired, 1);
+		return true;
+	}
+	if (!e)
+		return true;
+	if (e->kind == NY_DP_FIB_BLACKHOLE) {
+		ny_dp_count_drop(&s->stats, NY_DP_DROP_BLACKHOLE, 1);
+		return false;
+	}
+	forward(s, p, len, e->peer);
+	return false;
+}
+
+/* Sorts the decrypted packets: control messages to the routing thread, packets for the OS into s->gro_in (their
+ * number is returned), transit packets into s->fwd. */
+static size_t inner_packets(struct ny_dp_shard *s, size_t n, uint64_t now)
+{
+	const struct ny_dp_fib *fib = ny_rcu_dereference(s->node->fib);
 	size_t out = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -200,7 +262,10 @@ static size_t inner_packets(struct ny_dp_shard *s, size_t n)
 		if (p->len == 0) /* keepalive */
 			continue;
 		if (ip[0] >> 4 == 8) {
-			ny_dp_count_drop(&s->stats, NY_DP_DROP_CONTROL_MSG, 1);
+			if (ny_dp_routing_push(s->node, s->pkt_peer[i], &s->pkt_src[i], ip, p->len, now) < 0)
+				ny_dp_count_drop(&s->stats, NY_DP_DROP_CONTROL_QUEUE, 1);
+			else
+				ny_dp_count(&s->stats.control_pkts, 1);
 			continue;
 		}
 		len = ny_dp_ip_len(ip, p->len);
@@ -208,7 +273,8 @@ static size_t inner_packets(struct ny_dp_shard *s, size_t n)
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_NOT_IP, 1);
 			continue;
 		}
-		s->gro_in[out++] = (struct ny_offload_pkt){ ip, len };
+		if (route_incoming(s, fib, p, ip, len, s->pkt_peer[i]))
+			s->gro_in[out++] = (struct ny_offload_pkt){ ip, len };
 	}
 	return out;
 }
@@ -243,7 +309,7 @@ static void udp_to_tun(struct ny_dp_shard *s, struct ny_io_dgram *d, int n, uint
 	if (!count)
 		return;
 	decrypt_all(s, count, now);
-	out = to_tun(s, inner_packets(s, count));
+	out = to_tun(s, inner_packets(s, count, now));
 	ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun(s->io, s->tun_out, out));
 }
 
@@ -257,9 +323,9 @@ static uint8_t *seg(struct ny_dp_shard *s, size_t i)
 /* Splits what the TUN gave (super-packets with a virtio-net header when offloads are on) into IP packets in
  * segment buffers with room for the WireGuard header, padding and tag. Returns how many packets it wrote from
  * index `at`; each gets the same peer, looked up once. */
-static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_t at)
+static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_t at, size_t limit)
 {
-	size_t room = NY_DP_SEGS - at;
+	size_t room = limit - at;
 	int n;
 
 	if (!s->node->features.tun_vnet) {
@@ -281,13 +347,31 @@ static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_
 	return (size_t)n;
 }
 
-static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n)
+/* Where a packet from the OS goes: the next hop's peer, or NULL (dropped and counted). */
+static struct ny_dp_peer *route_outgoing(struct ny_dp_shard *s, const struct ny_dp_fib *fib, const uint8_t *ip,
+					 size_t n)
 {
-	const struct ny_dp_table *table = ny_rcu_dereference(s->node->table);
-	size_t count = 0;
+	const struct ny_dp_fib_entry *e = ny_dp_fib_lookup(fib, ip);
 
-	for (int i = 0; i < n && count < NY_DP_SEGS; i++) {
-		size_t got = split_one(s, &in[i], count);
+	if (!e)
+		ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ROUTE, n);
+	else if (e->kind == NY_DP_FIB_BLACKHOLE)
+		ny_dp_count_drop(&s->stats, NY_DP_DROP_BLACKHOLE, n);
+	else if (e->kind == NY_DP_FIB_EXIT)
+		ny_dp_count_drop(&s->stats, NY_DP_DROP_LOOP, n);
+	else
+		return e->peer;
+	return NULL;
+}
+
+/* Splits and routes what the TUN gave into s->pkts from index 0, leaving `reserve` slots for transit packets. */
+static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n, size_t reserve)
+{
+	const struct ny_dp_fib *fib = ny_rcu_dereference(s->node->fib);
+	size_t count = 0, room = NY_DP_SEGS - reserve;
+
+	for (int i = 0; i < n && count < room; i++) {
+		size_t got = split_one(s, &in[i], count, room);
 		const uint8_t *first = seg(s, count) + NY_DP_HEADROOM;
 		struct ny_dp_peer *peer;
 
@@ -297,11 +381,8 @@ static size_t collect_tun(struct ny_dp_shard *s, const struct ny_io_pkt *in, int
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_NOT_IP, got);
 			continue;
 		}
-		peer = ny_dp_table_lookup(table, first, s->split_len[0]);
-		if (!peer) {
-			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ROUTE, got);
+		if (!(peer = route_outgoing(s, fib, first, got)))
 			continue;
-		}
 		for (size_t k = 0; k < got; k++, count++) {
 			s->pkts[count] = (struct ny_wg_packet){ seg(s, count), (uint32_t)s->split_len[k], NY_DP_SEG_LEN, 0 };
 			s->pkt_peer[count] = peer;
@@ -455,13 +536,18 @@ static void account_groups(struct ny_dp_shard *s, struct seal_group *groups, siz
 		ny_dp_control_wake(s->node);
 }
 
-/* Encrypts what the TUN gave: counters are reserved under the engine lock, packets sealed outside it (so shards
- * encrypt in parallel), then sent as GSO trains per peer. */
+/* Encrypts what the TUN gave and the transit packets of this iteration: counters are reserved under the engine
+ * lock, packets sealed outside it (so shards encrypt in parallel), then sent as GSO trains per peer. */
 static void tun_to_udp(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n, uint64_t now)
 {
 	static _Thread_local struct seal_group groups[NY_DP_SEGS];
-	size_t count = collect_tun(s, in, n), n_groups, n_sends = 0, sealed = 0;
+	size_t count = n > 0 ? collect_tun(s, in, n, s->n_fwd) : 0, n_groups, n_sends = 0, sealed = 0;
 
+	memcpy(s->pkts + count, s->fwd, s->n_fwd * sizeof(s->fwd[0]));
+	memcpy(s->pkt_peer + count, s->fwd_peer, s->n_fwd * sizeof(s->fwd_peer[0]));
+	count += s->n_fwd;
+	s->n_fwd = 0;
+	s->n_fwd_copies = 0;
 	if (!count)
 		return;
 	group_by_peer(s, count);
@@ -517,8 +603,9 @@ static void *shard_main(void *arg)
 			ny_dp_count(&s->stats.batch_pkts, (uint64_t)n);
 		}
 		n = ny_io_recv_tun(s->io, tun, NY_IO_BATCH);
-		if (n > 0) {
+		if (n > 0 || s->n_fwd)
 			tun_to_udp(s, tun, n, now);
+		if (n > 0) {
 			ny_dp_count(&s->stats.batches, 1);
 			ny_dp_count(&s->stats.batch_pkts, (uint64_t)n);
 		}

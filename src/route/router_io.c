@@ -187,9 +187,11 @@ static void flush_one(struct ny_router *r, uint32_t nb)
 		r->oom = true;
 		return;
 	}
-	memcpy(n->ready + n->n_ready, n->req, n->n_req * sizeof(*n->req));
+	if (n->n_req) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(n->ready + n->n_ready, n->req, n->n_req * sizeof(*n->req));
 	n->n_ready += n->n_req;
-	memcpy(n->ready + n->n_ready, n->upd, n->n_upd * sizeof(*n->upd));
+	if (n->n_upd)
+		memcpy(n->ready + n->n_ready, n->upd, n->n_upd * sizeof(*n->upd));
 	n->n_ready += n->n_upd;
 	for (uint32_t i = 0; i < n->n_upd; i++)
 		n->upd_pos[n->upd[i].pid] = 0;

@@ -185,7 +185,9 @@ nyn__has_route() {
 }
 
 # nyn_check_net NAME: while the node runs, its interface is up with its tunnel addresses, and a route via it
-# covers each of NYN_ROUTES[NAME].
+# covers each of NYN_ROUTES[NAME]. Routes come from the routing protocol once the neighbour is heard (a probe, then
+# its next update flush), so they are waited for, up to NYN_ROUTE_TIMEOUT seconds.
+readonly NYN_ROUTE_TIMEOUT=15
 nyn_check_net() {
 	local name=$1 ns=${NYN_NS[$1]} ifname=${NYN_IF[$1]} addr
 	[[ "$(ip -n "$ns" link show dev "$ifname" 2>/dev/null)" == *[\<,]UP[,\>]* ]] ||
@@ -195,7 +197,7 @@ nyn_check_net() {
 			nyn_fail "address $addr is not on $ifname: $(ip -n "$ns" -br addr show dev "$ifname")"
 	done
 	for addr in ${NYN_ROUTES[$name]:-}; do
-		nyn__has_route "$ns" "$ifname" "$addr" ||
+		ny_wait_for "$NYN_ROUTE_TIMEOUT" nyn__has_route "$ns" "$ifname" "$addr" ||
 			nyn_fail "no route to $addr via $ifname: $(ip -n "$ns" route show dev "$ifname" |
 				tr '\n' ';') $(ip -n "$ns" -6 route show dev "$ifname" | tr '\n' ';')"
 	done

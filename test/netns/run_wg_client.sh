@@ -78,7 +78,6 @@ endpoints_logged() {
 
 ny_log "I/O backend: $IO_BACKEND"
 nyn_start alpha --io "$IO_BACKEND"
-nyn_check_net alpha
 
 # The client: interface up with its address and route before the peer is configured (wireguard-go cannot
 # write into a TUN device that is still down). -f keeps it in the foreground so its pid is ours to stop.
@@ -93,8 +92,10 @@ ip -n "$p" route add 198.19.0.0/24 dev "$wg_if"
 ip netns exec "$p" wg set "$wg_if" private-key "$NYN_TMP/phone.key" listen-port "$CLIENT_PORT" \
 	peer "$(nyn_pub alpha)" endpoint "198.18.0.1:$NYN_PORT" allowed-ips 198.19.0.0/24
 
-# The client talks first: its ping starts the handshake, from which alpha learns where it is.
+# The client talks first: its ping starts the handshake, from which alpha learns where it is, and from then on
+# alpha advertises the client's prefixes and routes them (reference §3.6).
 nyn_wait_ping phone 198.19.0.1 10
+nyn_check_net alpha
 [[ "$(endpoints_logged | tail -n 1)" == "198.18.0.2:$CLIENT_PORT" ]] ||
 	fail "alpha did not log 'peer phone: endpoint is now 198.18.0.2:$CLIENT_PORT' (logged: $(endpoints_logged | tr '\n' ' '))"
 nyn_ping alpha 198.19.0.5 || fail "ping alpha -> 198.19.0.5 (the client) lost replies"

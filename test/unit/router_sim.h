@@ -296,10 +296,8 @@ static inline void sim_after(struct sim *s, uint32_t node)
 	uint32_t *mrow = &s->nh_metric[(size_t)node * s->n_pfx];
 	int32_t *fresh;
 
-	if (g == nd->gen) {
-		/* metrics may change without a generation bump: refresh them cheaply only on demand */
-		return;
-	}
+	if (g == nd->gen)
+		return; /* metric-only changes do not bump the generation; tests read metrics from the router */
 	nd->gen = g;
 	n = ny_router_forward_table(nd->r, s->fwd, s->n_pfx);
 	fresh = malloc(s->n_pfx * sizeof(*fresh));
@@ -547,7 +545,7 @@ static inline void sim_free(struct sim *s)
 }
 
 /* Dijkstra from every owner over link metrics + hop cost (the router's own cost function): dist[node] toward pid
- * owner `owner`. O(n² ) per call, fine for the sizes it is used at. */
+ * owner `owner`. O(n^2) per call, fine for the sizes it is used at. */
 static inline void sim_dijkstra(const struct sim *s, uint32_t owner, uint64_t *dist)
 {
 	bool *done = calloc(s->n, sizeof(*done));

@@ -1,0 +1,704 @@
+/* The routing thread ("babel thread", DESIGN.md §2): it owns the router state machine, the probes of every
+ * neighbour's endpoints, the forwarding table it publishes to the shards with RCU, and the kernel route set.
+ *
+ * Shards hand it decrypted control messages (reference §3.1) through a bounded queue and wake it with an eventfd;
+ * it sends its own messages by encrypting them with the engine under wg_lock, like the control thread does.
+ * Context: everything here runs on the routing thread, except ny_dp_routing_push (shards) and the lifecycle
+ * functions (main thread, before the thread starts or after it stopped).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "dataplane/internal.h"
+#include "nylon/base.h"
+#include "nylon/crypto.h"
+#include "nylon/rcu.h"
+#include "nylon/route_endpoint.h"
+#include "nylon/route_table.h"
+#include "nylon/route_wire.h"
+#include "nylon/router.h"
+#include "nylon/sys.h"
+
+#define CTL_QUEUE_LEN 256
+#define MAX_WAIT_MS 250
+#define SYNC_NS 1000000000ull       /* endpoints -> link metrics, peers' endpoints, client checks (reference §3.7) */
+#define ROUTES_RETRY_NS 1000000000ull /* a failed kernel route sync is retried (reference §4.4) */
+
+struct ctl_msg {
+	struct ny_dp_peer *peer;
+	struct ny_io_addr src;
+	uint64_t at;
+	uint16_t len;
+	uint8_t data[NY_DP_SEG_LEN];
+};
+
+struct ny_dp_routing {
+	struct ny_dp_node *node;
+	pthread_t thread;
+	bool started;
+	int wake; /* eventfd */
+	atomic_bool routes_enabled; /* set by the main thread once the interface is up; ifindex is valid then */
+	bool routes_on;             /* the routing thread has seen routes_enabled */
+
+	pthread_mutex_t qlock; /* guards the queue: shards push, the routing thread drains */
+	unsigned qhead, qcount;
+	struct ctl_msg *queue;
+
+	struct ny_router *router;
+	struct ny_route_endpoints **eps; /* per neighbour slot (= node->peers index); NULL for passive clients */
+	struct ny_route_probe_tokens *tokens;
+	struct ny_aead_ctx *aead;
+	uint32_t *link;           /* last link metric given to the router, per slot */
+	uint64_t *client_rx;      /* last_rx last reported to the router, per slot */
+	bool *client_new;         /* client_rx changed since the router heard it */
+	struct ny_dp_peer **peer_of_node; /* central index -> our peer, NULL when not a neighbour */
+	uint64_t fib_generation;
+	uint64_t next_sync;
+
+	struct ny_sys *sys;
+	unsigned ifindex;
+	bool routes_dirty;
+	uint64_t routes_retry_at;
+
+	/* What the router was configured with (it copies what it keeps; these only live through ny_router_new). */
+	struct ny_router_node *nodes;
+	struct ny_router_prefix *prefixes;
+	size_t *neighbours;
+};
+
+/* ---- the queue (shards -> routing thread) ------------------------------------------------------------------ */
+
+int ny_dp_routing_push(struct ny_dp_node *node, struct ny_dp_peer *peer, const struct ny_io_addr *src,
+		       const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct ny_dp_routing *rt = node->routing;
+	uint64_t one = 1;
+	int ret = -ENOBUFS;
+
+	if (!rt || len > sizeof(rt->queue[0].data))
+		return -EINVAL;
+	pthread_mutex_lock(&rt->qlock);
+	if (rt->qcount < CTL_QUEUE_LEN) {
+		struct ctl_msg *m = &rt->queue[(rt->qhead + rt->qcount++) % CTL_QUEUE_LEN];
+
+		m->peer = peer;
+		m->src = *src;
+		m->at = now;
+		m->len = (uint16_t)len;
+		memcpy(m->data, msg, len);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&rt->qlock);
+	if (ret == 0 && write(rt->wake, &one, sizeof(one)) < 0) {
+		/* A full counter already means "woken". */
+	}
+	return ret;
+}
+
+/* ---- sending ------------------------------------------------------------------------------------------------ */
+
+static size_t slot_of(const struct ny_dp_routing *rt, const struct ny_dp_peer *peer)
+{
+	return (size_t)(peer - rt->node->peers);
+}
+
+/* Encrypts one control packet to peer and sends it to dst (NULL: the peer's current endpoint). Without a session
+ * it is staged like data and a handshake is asked for. */
+static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, const struct ny_io_addr *dst,
+			 const uint8_t *plain, size_t len, uint64_t now)
+{
+	struct ny_dp_node *node = rt->node;
+	uint8_t buf[NY_DP_SEG_LEN];
+	struct ny_wg_packet pkt = { buf, (uint32_t)len, sizeof(buf), 0 };
+	struct ny_io_addr to;
+	uint32_t actions = 0;
+	bool wake;
+	int ret;
+
+	if (len > NY_DP_SEG_LEN - NY_WG_DATA_HEADER_LEN - NY_WG_PADDING - NY_AEAD_TAG_LEN)
+		return;
+	memcpy(buf + NY_WG_DATA_HEADER_LEN, plain, len);
+	pthread_mutex_lock(&node->wg_lock);
+	ret = ny_wg_transport_encrypt_batch(peer->wg, rt->aead, &pkt, 1, now, &actions);
+	if (ret == -ENOKEY && peer->n_staged < NY_DP_STAGED_MAX) {
+		struct ny_dp_staged_pkt *st = &peer->staged[peer->n_staged++];
+
+		st->len = (uint32_t)len;
+		memcpy(st->data + NY_WG_DATA_HEADER_LEN, plain, len);
+	}
+	to = dst ? *dst : peer->endpoint;
+	wake = ny_dp_peer_mark(peer, actions);
+	if (ret > 0 && (dst || peer->has_endpoint))
+		ny_dp_send_to(node, &to, buf, pkt.len);
+	pthread_mutex_unlock(&node->wg_lock);
+	if (wake)
+		ny_dp_control_wake(node);
+}
+
+static void send_msgs(struct ny_dp_routing *rt, struct ny_dp_peer *peer, const struct ny_io_addr *dst,
+		      const struct ny_route_msg *msgs, size_t n, uint64_t now)
+{
+	uint8_t bundle[NY_DP_SEG_LEN];
+
+	while (n) {
+		size_t len;
+		int used = ny_route_wire_encode(msgs, n, bundle, sizeof(bundle), &len);
+
+		if (used <= 0) {
+			ny_log_warn("route", "peer %s: cannot encode a control message: %s", peer->id,
+				    strerror(used < 0 ? -used : EINVAL));
+			return;
+		}
+		send_control(rt, peer, dst, bundle, len, now);
+		msgs += used;
+		n -= (size_t)used;
+	}
+}
+
+static void flush_outboxes(struct ny_dp_routing *rt, uint64_t now)
+{
+	static struct ny_route_msg msgs[64]; /* routing thread only */
+
+	for (size_t nb = 0; nb < rt->node->n_peers; nb++) {
+		size_t n;
+
+		while ((n = ny_router_take_outbox(rt->router, nb, msgs, 64)) > 0)
+			send_msgs(rt, &rt->node->peers[nb], NULL, msgs, n, now);
+	}
+}
+
+/* ---- probes (reference §3.3) ------------------------------------------------------------------------------- */
+
+static void send_pings(struct ny_dp_routing *rt, size_t nb, uint64_t now)
+{
+	struct ny_route_endpoints *eps = rt->eps[nb];
+	size_t due[64], n = ny_route_endpoints_due(eps, now, due, 64);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ny_io_addr *addr = ny_route_endpoints_addr(eps, due[i]);
+		struct ny_route_msg ping = { .type = NY_ROUTE_MSG_PROBE };
+
+		if (!addr)
+			continue;
+		ny_crypto_random(&ping.token, sizeof(ping.token));
+		if (ny_route_probe_tokens_add(rt->tokens, ping.token, (uint32_t)nb, ny_route_endpoints_id(eps, due[i]),
+					      now) < 0)
+			continue;
+		send_msgs(rt, &rt->node->peers[nb], addr, &ping, 1, now);
+	}
+}
+
+static void handle_probe(struct ny_dp_routing *rt, size_t nb, const struct ctl_msg *m, const struct ny_route_msg *p)
+{
+	struct ny_route_endpoints *eps = rt->eps[nb];
+	bool changed = false;
+
+	if (!eps)
+		return;
+	if (!p->has_response) {
+		struct ny_route_msg pong = { .type = NY_ROUTE_MSG_PROBE, .token = p->token, .has_response = true,
+					     .response_token = p->token };
+
+		send_msgs(rt, m->peer, &m->src, &pong, 1, m->at);
+		ny_route_endpoints_ping_received(eps, &m->src, m->at, &changed);
+	} else {
+		uint64_t ep, sent_at;
+
+		if (ny_route_probe_tokens_take(rt->tokens, p->response_token, (uint32_t)nb, m->at, &ep, &sent_at) < 0)
+			return;
+		ny_route_endpoints_pong_received(eps, ep, m->at > sent_at ? m->at - sent_at : 0, m->at, &changed);
+	}
+	if (changed)
+		rt->next_sync = 0; /* a link may have come up: tell the router now */
+}
+
+static void handle_packet(struct ny_dp_routing *rt, const struct ctl_msg *m)
+{
+	static struct ny_route_msg msgs[NY_ROUTE_WIRE_MAX_MSGS]; /* routing thread only */
+	size_t nb = slot_of(rt, m->peer);
+	int n = ny_route_wire_decode(m->data, m->len, msgs, NY_ROUTE_WIRE_MAX_MSGS);
+
+	if (n < 0) {
+		static struct ny_log_ratelimit rl;
+
+		if (ny_log_ratelimit_allow(&rl, 5))
+			ny_log_warn("route", "peer %s: malformed control message dropped: %s", m->peer->id,
+				    strerror(-n));
+		return;
+	}
+	/* Clients never speak the control protocol (reference §3.1). */
+	if (m->peer->is_client)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (msgs[i].type == NY_ROUTE_MSG_PROBE)
+			handle_probe(rt, nb, m, &msgs[i]);
+		else
+			ny_router_receive(rt->router, nb, &msgs[i], m->at);
+	}
+}
+
+static void drain_queue(struct ny_dp_routing *rt)
+{
+	static struct ctl_msg batch[CTL_QUEUE_LEN]; /* routing thread only */
+	unsigned n;
+
+	pthread_mutex_lock(&rt->qlock);
+	n = rt->qcount;
+	for (unsigned i = 0; i < n; i++)
+		batch[i] = rt->queue[(rt->qhead + i) % CTL_QUEUE_LEN];
+	rt->qhead = (rt->qhead + n) % CTL_QUEUE_LEN;
+	rt->qcount = 0;
+	pthread_mutex_unlock(&rt->qlock);
+	for (unsigned i = 0; i < n; i++)
+		handle_packet(rt, &batch[i]);
+}
+
+/* ---- endpoints -> link metrics and the engine's endpoints --------------------------------------------------- */
+
+/* Where data and handshakes go: the best probed endpoint carries data (routers do not roam while one is active);
+ * handshakes go to every known endpoint (see send_initiation in node.c). Context: under wg_lock. */
+static void update_peer_endpoints(struct ny_dp_routing *rt, size_t nb, uint64_t now)
+{
+	struct ny_dp_peer *peer = &rt->node->peers[nb];
+	struct ny_route_endpoints *eps = rt->eps[nb];
+	int best = ny_route_endpoints_best(eps, now);
+	size_t idx[NY_DP_ALT_MAX], n = ny_route_endpoints_sorted(eps, now, idx, NY_DP_ALT_MAX);
+
+	peer->n_alt = 0;
+	for (size_t i = 0; i < n; i++)
+		peer->alt[peer->n_alt++] = *ny_route_endpoints_addr(eps, idx[i]);
+	peer->pinned = best >= 0;
+	if (best >= 0)
+		ny_dp_peer_set_endpoint(peer, ny_route_endpoints_addr(eps, (size_t)best));
+}
+
+static void sync_links(struct ny_dp_routing *rt, uint64_t now)
+{
+	struct ny_dp_node *node = rt->node;
+
+	pthread_mutex_lock(&node->wg_lock);
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		struct ny_dp_peer *peer = &node->peers[nb];
+
+		if (rt->eps[nb]) {
+			ny_route_endpoints_gc(rt->eps[nb], now);
+			update_peer_endpoints(rt, nb, now);
+		} else if (peer->last_rx != rt->client_rx[nb]) {
+			rt->client_rx[nb] = peer->last_rx;
+			rt->client_new[nb] = true;
+		}
+	}
+	pthread_mutex_unlock(&node->wg_lock);
+
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		uint32_t metric;
+
+		if (!rt->eps[nb]) {
+			if (rt->client_new[nb])
+				ny_router_client_heard(rt->router, nb, rt->client_rx[nb]);
+			rt->client_new[nb] = false;
+			continue;
+		}
+		switch (ny_route_endpoints_poll_link(rt->eps[nb], now)) {
+		case NY_ROUTE_LINK_UP: ny_log_info("route", "peer %s: link up", node->peers[nb].id); break;
+		case NY_ROUTE_LINK_DOWN: ny_log_info("route", "peer %s: link down", node->peers[nb].id); break;
+		default: break;
+		}
+		metric = ny_route_endpoints_metric(rt->eps[nb], now);
+		if (metric == rt->link[nb])
+			continue;
+		rt->link[nb] = metric;
+		ny_router_set_link(rt->router, nb, metric, now);
+	}
+}
+
+/* ---- forwarding table and kernel routes --------------------------------------------------------------------- */
+
+static struct ny_dp_fib *build_fib(struct ny_dp_routing *rt, const struct ny_router_fwd *fwd, size_t n)
+{
+	struct ny_route_table_builder *b = ny_route_table_builder_new();
+	struct ny_dp_fib *fib = ny_dp_fib_new(n);
+
+	if (!b || !fib)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct ny_dp_fib_entry *e = &fib->entries[fib->n_entries];
+
+		if (fwd[i].blackhole) {
+			e->kind = NY_DP_FIB_BLACKHOLE;
+		} else if (fwd[i].exit) {
+			e->kind = NY_DP_FIB_EXIT;
+		} else {
+			e->kind = NY_DP_FIB_PEER;
+			e->peer = fwd[i].nh_node < rt->node->central->n_routers + rt->node->central->n_clients ?
+					  rt->peer_of_node[fwd[i].nh_node] : NULL;
+			if (!e->peer)
+				continue; /* cannot happen: next hops are neighbours */
+		}
+		if (ny_route_table_builder_add(b, &fwd[i].prefix, (uint32_t)fib->n_entries) < 0)
+			goto fail;
+		fib->n_entries++;
+	}
+	fib->table = ny_route_table_build(b);
+	b = NULL;
+	if (!fib->table)
+		goto fail;
+	return fib;
+fail:
+	ny_route_table_builder_free(b);
+	ny_dp_fib_free(fib);
+	return NULL;
+}
+
+/* Reference §2.4: every selected prefix (held ones too, so that their traffic is blackholed here rather than
+ * leaked to the default route), minus what this node serves and the excludes. */
+static int sync_kernel_routes(struct ny_dp_routing *rt, const struct ny_router_fwd *fwd, size_t n)
+{
+	const struct ny_conf_central *c = rt->node->central;
+	const struct ny_conf_node *l = rt->node->local;
+	struct ny_conf_cidr *all = calloc(n ? n : 1, sizeof(*all)), *own = calloc(n ? n : 1, sizeof(*own)), *out = NULL;
+	size_t n_own = 0, n_out = 0;
+	int ret = -ENOMEM;
+
+	if (!all || !own)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		all[i] = fwd[i].prefix;
+		if (fwd[i].exit)
+			own[n_own++] = fwd[i].prefix;
+	}
+	struct ny_conf_routeset_input in = {
+		.routes = { all, n },
+		.central_exclude = { c->exclude_ips, c->n_exclude_ips },
+		.own = { own, n_own },
+		.node_unexclude = { l->unexclude_ips, l->n_unexclude_ips },
+		.node_exclude = { l->exclude_ips, l->n_exclude_ips },
+	};
+	if ((ret = ny_conf_routeset_compute(&in, &out, &n_out)) < 0)
+		goto out;
+	ret = ny_sys_routes_sync(rt->sys, rt->ifindex, out, n_out);
+out:
+	free(all);
+	free(own);
+	free(out);
+	return ret;
+}
+
+static void publish_tables(struct ny_dp_routing *rt, uint64_t now)
+{
+	uint64_t gen = ny_router_table_generation(rt->router);
+	struct ny_router_fwd *fwd = NULL;
+	struct ny_dp_fib *fib;
+	size_t n;
+	int ret;
+
+	if (!rt->routes_on && atomic_load(&rt->routes_enabled)) {
+		rt->routes_on = true;
+		rt->routes_dirty = true;
+	}
+	if (gen == rt->fib_generation && !(rt->routes_on && rt->routes_dirty && now >= rt->routes_retry_at))
+		return;
+	n = ny_router_forward_table(rt->router, NULL, 0);
+	if (!(fwd = calloc(n ? n : 1, sizeof(*fwd))))
+		return;
+	ny_router_forward_table(rt->router, fwd, n);
+	if (gen != rt->fib_generation) {
+		if (!(fib = build_fib(rt, fwd, n))) {
+			ny_log_error("route", "out of memory building the forwarding table; keeping the old one");
+			free(fwd);
+			return;
+		}
+		ny_dp_fib_publish(&rt->node->fib, fib);
+		rt->fib_generation = gen;
+		rt->routes_dirty = true;
+		rt->routes_retry_at = 0;
+	}
+	if (rt->sys && rt->routes_on && rt->routes_dirty && now >= rt->routes_retry_at) {
+		if ((ret = sync_kernel_routes(rt, fwd, n)) < 0) {
+			ny_log_warn("route", "kernel routes: %s; retrying in 1 s", strerror(-ret));
+			rt->routes_retry_at = now + ROUTES_RETRY_NS;
+		} else {
+			rt->routes_dirty = false;
+		}
+	}
+	free(fwd);
+}
+
+/* ---- the thread ---------------------------------------------------------------------------------------------- */
+
+/* Node names from the configuration: the router's own accessors are not usable while ny_router_new() runs, and it
+ * reports events from there too. */
+static const char *node_name(const struct ny_dp_routing *rt, size_t node)
+{
+	const struct ny_conf_central *c = rt->node->central;
+
+	return node < c->n_routers + c->n_clients ? ny_conf_central_peer(c, node)->id : "-";
+}
+
+static void log_event(void *arg, const struct ny_router_event *ev)
+{
+	static const char *const names[] = {
+		[NY_ROUTER_EV_ROUTE_INSERTED] = "route_inserted", [NY_ROUTER_EV_ROUTE_RETRACTED] = "route_retracted",
+		[NY_ROUTER_EV_ROUTE_RELEASED] = "route_released", [NY_ROUTER_EV_SEQNO_BUMPED] = "seqno_bumped",
+		[NY_ROUTER_EV_CLIENT_HOLD] = "client_hold",       [NY_ROUTER_EV_CLIENT_ACTIVE] = "client_active",
+	};
+	struct ny_dp_routing *rt = arg;
+	char prefix[NY_CONF_CIDR_STRLEN];
+
+	ny_conf_cidr_format(&ev->prefix, prefix);
+	ny_log_info("route", "%s prefix=%s router=%s nh=%s seqno=%u metric=%u",
+		    (unsigned)ev->type < sizeof(names) / sizeof(names[0]) && names[ev->type] ? names[ev->type] : "event",
+		    prefix, node_name(rt, ev->source_node), node_name(rt, ev->nh_node),
+		    ev->seqno, ev->metric);
+}
+
+static uint64_t next_deadline(struct ny_dp_routing *rt, uint64_t router_next)
+{
+	uint64_t next = router_next < rt->next_sync ? router_next : rt->next_sync;
+
+	for (size_t nb = 0; nb < rt->node->n_peers; nb++) {
+		uint64_t d;
+
+		if (rt->eps[nb] && (d = ny_route_endpoints_next_deadline(rt->eps[nb])) < next)
+			next = d;
+	}
+	return next;
+}
+
+static void *routing_main(void *arg)
+{
+	struct ny_dp_routing *rt = arg;
+	struct ny_dp_node *node = rt->node;
+	uint64_t next = 0;
+
+	while (!atomic_load(&node->stop)) {
+		uint64_t now = ny_clock_mono_ns(), v;
+		struct pollfd p = { .fd = rt->wake, .events = POLLIN };
+		int timeout = next <= now ? 0 : (int)((next - now) / 1000000 + 1);
+
+		poll(&p, 1, timeout > MAX_WAIT_MS ? MAX_WAIT_MS : timeout);
+		if (read(rt->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			break;
+		now = ny_clock_mono_ns();
+		drain_queue(rt);
+		for (size_t nb = 0; nb < node->n_peers; nb++)
+			if (rt->eps[nb])
+				send_pings(rt, nb, now);
+		if (now >= rt->next_sync) {
+			sync_links(rt, now);
+			rt->next_sync = now + SYNC_NS;
+		}
+		next = ny_router_tick(rt->router, now);
+		flush_outboxes(rt, now);
+		publish_tables(rt, now);
+		next = next_deadline(rt, next);
+		if (rt->routes_dirty && rt->routes_retry_at && rt->routes_retry_at < next)
+			next = rt->routes_retry_at;
+	}
+	if (rt->sys) {
+		/* New routes before old ones, and ours gone before the addresses and the interface (reference §4.4). */
+		ny_sys_undo_all(rt->sys);
+		ny_sys_close(rt->sys);
+		rt->sys = NULL;
+	}
+	return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------------------------- */
+
+static int setup_router(struct ny_dp_routing *rt, uint64_t now)
+{
+	const struct ny_conf_central *c = rt->node->central;
+	size_t total = c->n_routers + c->n_clients, n_prefixes = 0, at = 0;
+	struct ny_router_config cfg = { 0 };
+
+	for (size_t i = 0; i < total; i++)
+		n_prefixes += ny_conf_central_peer(c, i)->n_prefixes;
+	rt->nodes = calloc(total ? total : 1, sizeof(*rt->nodes));
+	rt->prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*rt->prefixes));
+	rt->neighbours = calloc(rt->node->n_peers ? rt->node->n_peers : 1, sizeof(*rt->neighbours));
+	if (!rt->nodes || !rt->prefixes || !rt->neighbours)
+		return -ENOMEM;
+	for (size_t i = 0; i < total; i++) {
+		const struct ny_conf_peer *p = ny_conf_central_peer(c, i);
+
+		rt->nodes[i] = (struct ny_router_node){ p->id, p->is_client, rt->prefixes + at, p->n_prefixes };
+		for (size_t j = 0; j < p->n_prefixes; j++)
+			rt->prefixes[at++] = (struct ny_router_prefix){ p->prefixes[j].prefix, p->prefixes[j].metric };
+	}
+	for (size_t nb = 0; nb < rt->node->n_peers; nb++)
+		rt->neighbours[nb] = rt->node->peers[nb].conf_index;
+	cfg.nodes = rt->nodes;
+	cfg.n_nodes = total;
+	cfg.self = rt->node->self;
+	cfg.neighbours = rt->neighbours;
+	cfg.n_neighbours = rt->node->n_peers;
+	ny_router_timers_default(&cfg.timers);
+	cfg.on_event = log_event;
+	cfg.event_arg = rt;
+	if (!(rt->router = ny_router_new(&cfg, now)))
+		return -ENOMEM;
+	/* Health checks come with the distribution issue: until then a checked prefix is not advertised, as the
+	 * reference does before a check first succeeds (reference §5.2). */
+	for (size_t j = 0; j < ny_conf_central_peer(c, rt->node->self)->n_prefixes; j++) {
+		const struct ny_conf_prefix *p = &ny_conf_central_peer(c, rt->node->self)->prefixes[j];
+		char text[NY_CONF_CIDR_STRLEN];
+
+		if (p->type == NY_CONF_PREFIX_STATIC)
+			continue;
+		ny_conf_cidr_format(&p->prefix, text);
+		ny_log_warn("route", "prefix %s: health checks are not implemented yet; it is not advertised", text);
+		ny_router_set_prefix_metric(rt->router, &p->prefix, NY_ROUTE_INF, now);
+	}
+	return 0;
+}
+
+static int setup_endpoints(struct ny_dp_routing *rt)
+{
+	struct ny_dp_node *node = rt->node;
+	struct ny_route_endpoint_params params;
+
+	int ret;
+
+	ny_route_endpoint_params_default(&params);
+	if ((ret = ny_route_probe_tokens_new(&rt->tokens, &params)) < 0)
+		return ret;
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		struct ny_dp_peer *peer = &node->peers[nb];
+		const struct ny_conf_peer *cp = ny_conf_central_peer(node->central, peer->conf_index);
+
+		if (peer->is_client)
+			continue;
+		if ((ret = ny_route_endpoints_new(&rt->eps[nb], &params)) < 0)
+			return ret;
+		for (size_t i = 0; i < cp->n_endpoints; i++) {
+			struct ny_io_addr addr;
+			int idx = ny_route_endpoints_add_configured(rt->eps[nb], cp->endpoints[i].text);
+
+			if (idx < 0)
+				return idx;
+			if (ny_dp_endpoint_resolve(&cp->endpoints[i], &addr) == 0)
+				ny_route_endpoints_set_resolved(rt->eps[nb], (size_t)idx, &addr);
+		}
+	}
+	return 0;
+}
+
+int ny_dp_routing_init(struct ny_dp_node *node, char *err, size_t err_len)
+{
+	struct ny_dp_routing *rt = calloc(1, sizeof(*rt));
+	size_t total = node->central->n_routers + node->central->n_clients, n = node->n_peers ? node->n_peers : 1;
+	uint64_t now = ny_clock_mono_ns();
+	int ret = -ENOMEM;
+
+	if (!rt)
+		goto fail;
+	node->routing = rt;
+	rt->node = node;
+	rt->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&rt->qlock, NULL);
+	rt->queue = calloc(CTL_QUEUE_LEN, sizeof(*rt->queue));
+	rt->eps = calloc(n, sizeof(*rt->eps));
+	rt->link = calloc(n, sizeof(*rt->link));
+	rt->client_rx = calloc(n, sizeof(*rt->client_rx));
+	rt->client_new = calloc(n, sizeof(*rt->client_new));
+	rt->peer_of_node = calloc(total ? total : 1, sizeof(*rt->peer_of_node));
+	rt->aead = ny_aead_ctx_new(node->cfg.aead);
+	if (rt->wake < 0 || !rt->queue || !rt->eps || !rt->link || !rt->client_rx || !rt->client_new || !rt->peer_of_node || !rt->aead)
+		goto fail;
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		rt->link[nb] = NY_ROUTE_INF;
+		rt->peer_of_node[node->peers[nb].conf_index] = &node->peers[nb];
+	}
+	if ((ret = setup_router(rt, now)) < 0 || (ret = setup_endpoints(rt)) < 0)
+		goto fail;
+	/* The first table: this node's own prefixes, before any neighbour speaks. */
+	ny_router_tick(rt->router, now);
+	publish_tables(rt, now);
+	return 0;
+fail:
+	snprintf(err, err_len, "routing: %s", strerror(-ret));
+	return ret;
+}
+
+int ny_dp_routing_start(struct ny_dp_node *node, char *err, size_t err_len)
+{
+	struct ny_dp_routing *rt = node->routing;
+	int ret;
+
+	if (node->cfg.configure_routes && (ret = ny_sys_open(&rt->sys)) < 0) {
+		snprintf(err, err_len, "routing: netlink: %s", strerror(-ret));
+		return ret;
+	}
+	if ((ret = pthread_create(&rt->thread, NULL, routing_main, rt)) != 0) {
+		snprintf(err, err_len, "cannot start the routing thread: %s", strerror(ret));
+		return -ret;
+	}
+	rt->started = true;
+	return 0;
+}
+
+void ny_dp_routing_enable_routes(struct ny_dp_node *node, unsigned ifindex)
+{
+	struct ny_dp_routing *rt = node->routing;
+	uint64_t one = 1;
+
+	if (!rt)
+		return;
+	rt->ifindex = ifindex; /* written before the flag that publishes it */
+	atomic_store(&rt->routes_enabled, true);
+	if (write(rt->wake, &one, sizeof(one)) < 0) {
+		/* already woken */
+	}
+}
+
+void ny_dp_routing_stop(struct ny_dp_node *node)
+{
+	struct ny_dp_routing *rt = node->routing;
+	uint64_t one = 1;
+
+	if (!rt || !rt->started)
+		return;
+	if (write(rt->wake, &one, sizeof(one)) < 0) {
+		/* already woken */
+	}
+	pthread_join(rt->thread, NULL);
+	rt->started = false;
+}
+
+void ny_dp_routing_free(struct ny_dp_node *node)
+{
+	struct ny_dp_routing *rt = node->routing;
+
+	if (!rt)
+		return;
+	ny_dp_routing_stop(node);
+	if (rt->sys) {
+		ny_sys_undo_all(rt->sys);
+		ny_sys_close(rt->sys);
+	}
+	for (size_t nb = 0; rt->eps && nb < node->n_peers; nb++)
+		ny_route_endpoints_free(rt->eps[nb]);
+	ny_route_probe_tokens_free(rt->tokens);
+	ny_router_free(rt->router);
+	ny_aead_ctx_free(rt->aead);
+	if (rt->wake >= 0)
+		close(rt->wake);
+	pthread_mutex_destroy(&rt->qlock);
+	free(rt->queue);
+	free(rt->eps);
+	free(rt->link);
+	free(rt->client_rx);
+	free(rt->client_new);
+	free(rt->peer_of_node);
+	free(rt->nodes);
+	free(rt->prefixes);
+	free(rt->neighbours);
+	free(rt);
+	node->routing = NULL;
+}

@@ -108,7 +108,9 @@ static size_t slot_of(const struct ny_dp_routing *rt, const struct ny_dp_peer *p
 }
 
 /* Encrypts one control packet to peer and sends it to dst (NULL: the peer's current endpoint). Without a session
- * it is staged like data and a handshake is asked for. */
+ * a handshake is asked for, and the packet is staged like data unless it is for one particular endpoint: a staged
+ * packet goes wherever the session comes from, and a probe that reached another endpoint would credit its pong to
+ * the wrong one (the next probe round retries it). */
 static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, const struct ny_io_addr *dst,
 			 const uint8_t *plain, size_t len, uint64_t now)
 {
@@ -125,7 +127,7 @@ static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, cons
 	memcpy(buf + NY_WG_DATA_HEADER_LEN, plain, len);
 	pthread_mutex_lock(&node->wg_lock);
 	ret = ny_wg_transport_encrypt_batch(peer->wg, rt->aead, &pkt, 1, now, &actions);
-	if (ret == -ENOKEY && peer->n_staged < NY_DP_STAGED_MAX) {
+	if (ret == -ENOKEY && !dst && peer->n_staged < NY_DP_STAGED_MAX) {
 		struct ny_dp_staged_pkt *st = &peer->staged[peer->n_staged++];
 
 		st->len = (uint32_t)len;

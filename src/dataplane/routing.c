@@ -279,7 +279,8 @@ static void update_peer_endpoints(struct ny_dp_routing *rt, size_t nb, uint64_t 
 		ny_dp_peer_set_endpoint(peer, ny_route_endpoints_addr(eps, (size_t)best));
 }
 
-static void sync_links(struct ny_dp_routing *rt, uint64_t now)
+/* Engine side, every SYNC_NS: the peers' data endpoints and handshake lists, and when clients were last heard. */
+static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 {
 	struct ny_dp_node *node = rt->node;
 
@@ -296,16 +297,25 @@ static void sync_links(struct ny_dp_routing *rt, uint64_t now)
 		}
 	}
 	pthread_mutex_unlock(&node->wg_lock);
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		if (rt->client_new[nb])
+			ny_router_client_heard(rt->router, nb, rt->client_rx[nb]);
+		rt->client_new[nb] = false;
+	}
+}
+
+/* Router side, every loop iteration (at most MAX_WAIT_MS apart): a link that went silent for the link-dead
+ * threshold is down at once, not at the next SYNC_NS, since every failover waits for it. */
+static bool sync_links(struct ny_dp_routing *rt, uint64_t now)
+{
+	struct ny_dp_node *node = rt->node;
+	bool best_changed = false;
 
 	for (size_t nb = 0; nb < node->n_peers; nb++) {
 		uint32_t metric;
 
-		if (!rt->eps[nb]) {
-			if (rt->client_new[nb])
-				ny_router_client_heard(rt->router, nb, rt->client_rx[nb]);
-			rt->client_new[nb] = false;
+		if (!rt->eps[nb])
 			continue;
-		}
 		switch (ny_route_endpoints_poll_link(rt->eps[nb], now)) {
 		case NY_ROUTE_LINK_UP: ny_log_info("route", "peer %s: link up", node->peers[nb].id); break;
 		case NY_ROUTE_LINK_DOWN: ny_log_info("route", "peer %s: link down", node->peers[nb].id); break;
@@ -314,9 +324,11 @@ static void sync_links(struct ny_dp_routing *rt, uint64_t now)
 		metric = ny_route_endpoints_metric(rt->eps[nb], now);
 		if (metric == rt->link[nb])
 			continue;
+		best_changed |= (metric == NY_ROUTE_INF) != (rt->link[nb] == NY_ROUTE_INF);
 		rt->link[nb] = metric;
 		ny_router_set_link(rt->router, nb, metric, now);
 	}
+	return best_changed;
 }
 
 /* ---- forwarding table and kernel routes --------------------------------------------------------------------- */
@@ -491,8 +503,8 @@ static void *routing_main(void *arg)
 		for (size_t nb = 0; nb < node->n_peers; nb++)
 			if (rt->eps[nb])
 				send_pings(rt, nb, now);
-		if (now >= rt->next_sync) {
-			sync_links(rt, now);
+		if (sync_links(rt, now) || now >= rt->next_sync) {
+			sync_peers(rt, now);
 			rt->next_sync = now + SYNC_NS;
 		}
 		next = ny_router_tick(rt->router, now);

@@ -214,9 +214,15 @@ void ny_dp_send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const 
 	/* Never wait for socket room while holding wg_lock: a lost handshake or keepalive is retried by the timers. */
 	if (sendto(control_fd(node), buf, len, MSG_DONTWAIT, (struct sockaddr *)&ss, (socklen_t)ss_len) < 0) {
 		static struct ny_log_ratelimit rl;
+		char where[64];
 
-		if (ny_log_ratelimit_allow(&rl, 5))
-			ny_log_warn("dataplane", "control send failed: %s", strerror(errno));
+		ny_io_addr_format(dst, where, sizeof(where));
+		/* Endpoints we cannot route to are expected: a neighbour lists one per link, and probes and handshakes
+		 * try them all (reference §3.3); only the others are worth a warning. */
+		if (errno == ENETUNREACH || errno == EHOSTUNREACH || errno == EADDRNOTAVAIL)
+			ny_log_debug("dataplane", "send to %s failed: %s", where, strerror(errno));
+		else if (ny_log_ratelimit_allow(&rl, 5))
+			ny_log_warn("dataplane", "send to %s failed: %s", where, strerror(errno));
 	}
 }
 

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dataplane/internal.h"
+#include "dataplane/routing.h"
 #include "nylon/base.h"
 #include "nylon/crypto.h"
 #include "nylon/rcu.h"
@@ -24,52 +26,9 @@
 #include "nylon/router.h"
 #include "nylon/sys.h"
 
-#define CTL_QUEUE_LEN 256
 #define MAX_WAIT_MS 250
 #define SYNC_NS 1000000000ull       /* endpoints -> link metrics, peers' endpoints, client checks (reference §3.7) */
 #define ROUTES_RETRY_NS 1000000000ull /* a failed kernel route sync is retried (reference §4.4) */
-
-struct ctl_msg {
-	struct ny_dp_peer *peer;
-	struct ny_io_addr src;
-	uint64_t at;
-	uint16_t len;
-	uint8_t data[NY_DP_SEG_LEN];
-};
-
-struct ny_dp_routing {
-	struct ny_dp_node *node;
-	pthread_t thread;
-	bool started;
-	int wake; /* eventfd */
-	atomic_bool routes_enabled; /* set by the main thread once the interface is up; ifindex is valid then */
-	bool routes_on;             /* the routing thread has seen routes_enabled */
-
-	pthread_mutex_t qlock; /* guards the queue: shards push, the routing thread drains */
-	unsigned qhead, qcount;
-	struct ctl_msg *queue;
-
-	struct ny_router *router;
-	struct ny_route_endpoints **eps; /* per neighbour slot (= node->peers index); NULL for passive clients */
-	struct ny_route_probe_tokens *tokens;
-	struct ny_aead_ctx *aead;
-	uint32_t *link;           /* last link metric given to the router, per slot */
-	uint64_t *client_rx;      /* last_rx last reported to the router, per slot */
-	bool *client_new;         /* client_rx changed since the router heard it */
-	struct ny_dp_peer **peer_of_node; /* central index -> our peer, NULL when not a neighbour */
-	uint64_t fib_generation;
-	uint64_t next_sync;
-
-	struct ny_sys *sys;
-	unsigned ifindex;
-	bool routes_dirty;
-	uint64_t routes_retry_at;
-
-	/* What the router was configured with (it copies what it keeps; these only live through ny_router_new). */
-	struct ny_router_node *nodes;
-	struct ny_router_prefix *prefixes;
-	size_t *neighbours;
-};
 
 /* ---- the queue (shards -> routing thread) ------------------------------------------------------------------ */
 
@@ -100,6 +59,110 @@ int ny_dp_routing_push(struct ny_dp_node *node, struct ny_dp_peer *peer, const s
 	return ret;
 }
 
+/* ---- calls from other threads ------------------------------------------------------------------------------- */
+
+enum call_state { CALL_PENDING, CALL_RUNNING, CALL_DONE, CALL_ABANDONED };
+
+struct routing_call {
+	ny_dp_routing_fn fn;
+	void *arg;
+	enum call_state state; /* under qlock */
+	int result;
+	pthread_cond_t done;
+	struct routing_call *next;
+};
+
+static void call_free(struct routing_call *c)
+{
+	pthread_cond_destroy(&c->done);
+	free(c);
+}
+
+int ny_dp_routing_call(struct ny_dp_node *node, ny_dp_routing_fn fn, void *arg, int timeout_ms)
+{
+	struct ny_dp_routing *rt = node->routing;
+	struct routing_call *c, **tail;
+	struct timespec deadline;
+	uint64_t one = 1;
+	int ret;
+
+	if (!rt || !rt->started)
+		return -ESHUTDOWN;
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	c->fn = fn;
+	c->arg = arg;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->done, &attr);
+	pthread_condattr_destroy(&attr);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&rt->qlock);
+	if (rt->stopped) {
+		pthread_mutex_unlock(&rt->qlock);
+		call_free(c);
+		return -ESHUTDOWN;
+	}
+	for (tail = &rt->calls; *tail; tail = &(*tail)->next)
+		;
+	*tail = c;
+	pthread_mutex_unlock(&rt->qlock);
+	if (write(rt->wake, &one, sizeof(one)) < 0) {
+		/* already woken */
+	}
+	pthread_mutex_lock(&rt->qlock);
+	while (c->state != CALL_DONE) {
+		if (c->state == CALL_PENDING &&
+		    pthread_cond_timedwait(&c->done, &rt->qlock, &deadline) == ETIMEDOUT && c->state == CALL_PENDING) {
+			c->state = CALL_ABANDONED; /* the routing thread frees it */
+			pthread_mutex_unlock(&rt->qlock);
+			return -ETIMEDOUT;
+		}
+		if (c->state == CALL_RUNNING)
+			pthread_cond_wait(&c->done, &rt->qlock);
+	}
+	ret = c->result;
+	pthread_mutex_unlock(&rt->qlock);
+	call_free(c);
+	return ret;
+}
+
+/* Runs the queued calls, or with shutdown set fails them all. Context: routing thread. */
+static void run_calls(struct ny_dp_routing *rt, uint64_t now, bool shutdown)
+{
+	pthread_mutex_lock(&rt->qlock);
+	while (rt->calls) {
+		struct routing_call *c = rt->calls;
+
+		rt->calls = c->next;
+		if (c->state == CALL_ABANDONED) {
+			call_free(c);
+			continue;
+		}
+		if (shutdown) {
+			c->result = -ESHUTDOWN;
+		} else {
+			c->state = CALL_RUNNING;
+			pthread_mutex_unlock(&rt->qlock);
+			c->fn(rt, c->arg, now);
+			pthread_mutex_lock(&rt->qlock);
+			c->result = 0;
+		}
+		c->state = CALL_DONE;
+		pthread_cond_broadcast(&c->done);
+	}
+	if (shutdown)
+		rt->stopped = true;
+	pthread_mutex_unlock(&rt->qlock);
+}
+
 /* ---- sending ------------------------------------------------------------------------------------------------ */
 
 static size_t slot_of(const struct ny_dp_routing *rt, const struct ny_dp_peer *peer)
@@ -108,7 +171,9 @@ static size_t slot_of(const struct ny_dp_routing *rt, const struct ny_dp_peer *p
 }
 
 /* Encrypts one control packet to peer and sends it to dst (NULL: the peer's current endpoint). Without a session
- * it is staged like data and a handshake is asked for. */
+ * a handshake is asked for, and the packet is staged like data unless it is for one particular endpoint: a staged
+ * packet goes wherever the session comes from, and a probe that reached another endpoint would credit its pong to
+ * the wrong one (the next probe round retries it). */
 static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, const struct ny_io_addr *dst,
 			 const uint8_t *plain, size_t len, uint64_t now)
 {
@@ -125,7 +190,7 @@ static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, cons
 	memcpy(buf + NY_WG_DATA_HEADER_LEN, plain, len);
 	pthread_mutex_lock(&node->wg_lock);
 	ret = ny_wg_transport_encrypt_batch(peer->wg, rt->aead, &pkt, 1, now, &actions);
-	if (ret == -ENOKEY && peer->n_staged < NY_DP_STAGED_MAX) {
+	if (ret == -ENOKEY && !dst && peer->n_staged < NY_DP_STAGED_MAX) {
 		struct ny_dp_staged_pkt *st = &peer->staged[peer->n_staged++];
 
 		st->len = (uint32_t)len;
@@ -277,7 +342,8 @@ static void update_peer_endpoints(struct ny_dp_routing *rt, size_t nb, uint64_t 
 		ny_dp_peer_set_endpoint(peer, ny_route_endpoints_addr(eps, (size_t)best));
 }
 
-static void sync_links(struct ny_dp_routing *rt, uint64_t now)
+/* Engine side, every SYNC_NS: the peers' data endpoints and handshake lists, and when clients were last heard. */
+static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 {
 	struct ny_dp_node *node = rt->node;
 
@@ -294,16 +360,25 @@ static void sync_links(struct ny_dp_routing *rt, uint64_t now)
 		}
 	}
 	pthread_mutex_unlock(&node->wg_lock);
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		if (rt->client_new[nb])
+			ny_router_client_heard(rt->router, nb, rt->client_rx[nb]);
+		rt->client_new[nb] = false;
+	}
+}
+
+/* Router side, every loop iteration (at most MAX_WAIT_MS apart): a link that went silent for the link-dead
+ * threshold is down at once, not at the next SYNC_NS, since every failover waits for it. */
+static bool sync_links(struct ny_dp_routing *rt, uint64_t now)
+{
+	struct ny_dp_node *node = rt->node;
+	bool best_changed = false;
 
 	for (size_t nb = 0; nb < node->n_peers; nb++) {
 		uint32_t metric;
 
-		if (!rt->eps[nb]) {
-			if (rt->client_new[nb])
-				ny_router_client_heard(rt->router, nb, rt->client_rx[nb]);
-			rt->client_new[nb] = false;
+		if (!rt->eps[nb])
 			continue;
-		}
 		switch (ny_route_endpoints_poll_link(rt->eps[nb], now)) {
 		case NY_ROUTE_LINK_UP: ny_log_info("route", "peer %s: link up", node->peers[nb].id); break;
 		case NY_ROUTE_LINK_DOWN: ny_log_info("route", "peer %s: link down", node->peers[nb].id); break;
@@ -312,9 +387,11 @@ static void sync_links(struct ny_dp_routing *rt, uint64_t now)
 		metric = ny_route_endpoints_metric(rt->eps[nb], now);
 		if (metric == rt->link[nb])
 			continue;
+		best_changed |= (metric == NY_ROUTE_INF) != (rt->link[nb] == NY_ROUTE_INF);
 		rt->link[nb] = metric;
 		ny_router_set_link(rt->router, nb, metric, now);
 	}
+	return best_changed;
 }
 
 /* ---- forwarding table and kernel routes --------------------------------------------------------------------- */
@@ -486,11 +563,12 @@ static void *routing_main(void *arg)
 			break;
 		now = ny_clock_mono_ns();
 		drain_queue(rt);
+		run_calls(rt, now, false);
 		for (size_t nb = 0; nb < node->n_peers; nb++)
 			if (rt->eps[nb])
 				send_pings(rt, nb, now);
-		if (now >= rt->next_sync) {
-			sync_links(rt, now);
+		if (sync_links(rt, now) || now >= rt->next_sync) {
+			sync_peers(rt, now);
 			rt->next_sync = now + SYNC_NS;
 		}
 		next = ny_router_tick(rt->router, now);
@@ -500,6 +578,7 @@ static void *routing_main(void *arg)
 		if (rt->routes_dirty && rt->routes_retry_at && rt->routes_retry_at < next)
 			next = rt->routes_retry_at;
 	}
+	run_calls(rt, 0, true);
 	if (rt->sys) {
 		/* New routes before old ones, and ours gone before the addresses and the interface (reference §4.4). */
 		ny_sys_undo_all(rt->sys);
@@ -678,6 +757,12 @@ void ny_dp_routing_free(struct ny_dp_node *node)
 	if (!rt)
 		return;
 	ny_dp_routing_stop(node);
+	while (rt->calls) { /* abandoned calls the thread never reached */
+		struct routing_call *c = rt->calls;
+
+		rt->calls = c->next;
+		call_free(c);
+	}
 	if (rt->sys) {
 		ny_sys_undo_all(rt->sys);
 		ny_sys_close(rt->sys);

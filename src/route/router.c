@@ -521,8 +521,12 @@ void rt_compute(struct ny_router *r, uint32_t pid, uint64_t now)
 			rt_advertise(r, ALL_NB, pid);
 		}
 	} else if (old_finite) {
-		/* step 6: retraction with the old source and seqno; kept as INF (blackholed) until acked or expired */
+		/* step 6: retraction with the old source and seqno; kept as INF (blackholed) until acked or expired.
+		 * Unlike the reference, which waits for the next 500 ms flush, a retraction is flushed at the next tick:
+		 * neighbours that route through us should look for another path now (RFC 8966 §3.7.2 sends
+		 * retractions as triggered updates), and it takes up to half a second off every failover. */
 		rt_broadcast_update(r, pid, old.src, old.seqno, NY_ROUTE_INF);
+		r->next_flush = 0;
 		if (c.present)
 			store(&p->sel, &c, false);
 		p->sel.metric = NY_ROUTE_INF;

@@ -1,0 +1,75 @@
+/* Private to src/dataplane/: the routing thread's state, for the code that runs on it (routing.c, and functions
+ * handed to ny_dp_routing_call, such as the status collector). Everything here belongs to the routing thread
+ * except what is marked otherwise. */
+#ifndef NYLON_DATAPLANE_ROUTING_H
+#define NYLON_DATAPLANE_ROUTING_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/internal.h"
+
+struct ny_router;
+struct ny_route_endpoints;
+struct ny_route_probe_tokens;
+struct ny_router_node;
+struct ny_router_prefix;
+struct ny_sys;
+
+#define CTL_QUEUE_LEN 256
+
+struct ctl_msg {
+	struct ny_dp_peer *peer;
+	struct ny_io_addr src;
+	uint64_t at;
+	uint16_t len;
+	uint8_t data[NY_DP_SEG_LEN];
+};
+
+struct ny_dp_routing {
+	struct ny_dp_node *node;
+	pthread_t thread;
+	bool started;
+	int wake; /* eventfd */
+	atomic_bool routes_enabled; /* set by the main thread once the interface is up; ifindex is valid then */
+	bool routes_on;             /* the routing thread has seen routes_enabled */
+
+	pthread_mutex_t qlock; /* guards the queue and the calls: shards and the main thread push, the thread drains */
+	unsigned qhead, qcount;
+	struct ctl_msg *queue;
+	struct routing_call *calls; /* ny_dp_routing_call, oldest first */
+	bool stopped;               /* under qlock: the thread has exited; calls fail with -ESHUTDOWN */
+
+	struct ny_router *router;
+	struct ny_route_endpoints **eps; /* per neighbour slot (= node->peers index); NULL for passive clients */
+	struct ny_route_probe_tokens *tokens;
+	struct ny_aead_ctx *aead;
+	uint32_t *link;           /* last link metric given to the router, per slot */
+	uint64_t *client_rx;      /* last_rx last reported to the router, per slot */
+	bool *client_new;         /* client_rx changed since the router heard it */
+	struct ny_dp_peer **peer_of_node; /* central index -> our peer, NULL when not a neighbour */
+	uint64_t fib_generation;
+	uint64_t next_sync;
+
+	struct ny_sys *sys;
+	unsigned ifindex;
+	bool routes_dirty;
+	uint64_t routes_retry_at;
+
+	/* What the router was configured with (it copies what it keeps; these only live through ny_router_new). */
+	struct ny_router_node *nodes;
+	struct ny_router_prefix *prefixes;
+	size_t *neighbours;
+};
+
+/* Runs fn(rt, arg, now) on the routing thread, between two of its iterations, and waits for it: at most timeout_ms
+ * for the thread to pick the call up (once running, fn is waited for to the end, so arg may live on the caller's
+ * stack). fn must be quick and must not call back into ny_dp_routing_call. 0, -ETIMEDOUT (the thread did not pick it
+ * up in time: fn will never run), -ESHUTDOWN (no routing thread), -ENOMEM. Context: any thread but the routing
+ * thread. */
+typedef void (*ny_dp_routing_fn)(struct ny_dp_routing *rt, void *arg, uint64_t now);
+int ny_dp_routing_call(struct ny_dp_node *node, ny_dp_routing_fn fn, void *arg, int timeout_ms);
+
+#endif

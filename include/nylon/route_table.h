@@ -53,6 +53,14 @@ uint32_t ny_route_table_lookup6(const struct ny_route_table *t, const uint8_t ad
  * NY_ROUTE_TABLE_NONE. The caller has checked that the whole fixed header (20 or 40 bytes) is there. */
 uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header);
 
+/* The same for many at once: out[i] is the answer for the i-th address (addrs holds n packed 4- or 16-byte
+ * addresses) or packet. Prefer these on the packet path: the lookups of a batch advance in lock-step and their
+ * cache misses overlap, which on a big table is several times faster than one call per address. */
+void ny_route_table_lookup4_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out);
+void ny_route_table_lookup6_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out);
+void ny_route_table_lookup_packets(const struct ny_route_table *t, const uint8_t *const *ip_headers, size_t n,
+				   uint32_t *out);
+
 /* Exact match, for the writer and tests: the value of this very prefix, or NY_ROUTE_TABLE_NONE (also for an
  * invalid prefix). O(log n). */
 uint32_t ny_route_table_get(const struct ny_route_table *t, const struct ny_conf_cidr *prefix);

@@ -102,7 +102,7 @@ Test(route_table, empty_table_matches_nothing)
 
 Test(route_table, null_table_is_no_route)
 {
-	uint8_t a[16] = { 0 }, pkt[40] = { 0x45 };
+	uint8_t a[32] = { 0 }, pkt[40] = { 0x45 };
 	struct ny_conf_cidr c = cidr("10.0.0.0/8");
 
 	cr_assert_eq(ny_route_table_lookup4(NULL, a), NONE);
@@ -112,6 +112,20 @@ Test(route_table, null_table_is_no_route)
 	cr_assert_eq(ny_route_table_count(NULL), 0);
 	cr_assert_eq(ny_route_table_memory(NULL), 0);
 	cr_assert_null(ny_route_table_build(NULL));
+	{
+		const uint8_t *hdrs[2] = { pkt, pkt };
+		uint32_t out[2] = { 0, 0 };
+
+		ny_route_table_lookup_packets(NULL, hdrs, 2, out);
+		cr_assert(out[0] == NONE && out[1] == NONE);
+		out[0] = out[1] = 0;
+		ny_route_table_lookup4_batch(NULL, a, 2, out);
+		cr_assert(out[0] == NONE && out[1] == NONE);
+		out[0] = 0;
+		ny_route_table_lookup6_batch(NULL, a, 1, out);
+		cr_assert(out[0] == NONE);
+		ny_route_table_lookup4_batch(NULL, a, 0, NULL);
+	}
 	ny_route_table_free(NULL);
 	ny_route_table_builder_free(NULL);
 }
@@ -547,16 +561,66 @@ static void random_address(const struct ny_conf_cidr *cs, size_t n, int family, 
 		bytes_add(out, w, 1);
 }
 
+/* The batch forms answer exactly as one call per address, at every batch length and with mixed packets. */
+static void check_batches(const struct ny_route_table *t, const struct ny_conf_addr *addrs, size_t n)
+{
+	size_t n4 = 0, n6 = 0, k4 = 0, k6 = 0;
+	uint8_t *a4 = malloc(4 * n + 1), *a6 = malloc(16 * n + 1), (*pkts)[40] = malloc(40 * n + 1);
+	const uint8_t **hdrs = malloc(n * sizeof(*hdrs) + 1);
+	uint32_t *o4 = malloc(n * sizeof(uint32_t) + 1), *o6 = malloc(n * sizeof(uint32_t) + 1);
+	uint32_t *op = malloc(n * sizeof(uint32_t) + 1);
+
+	cr_assert(a4 && a6 && pkts && hdrs && o4 && o6 && op);
+	for (size_t i = 0; i < n; i++) {
+		memset(pkts[i], 0, 40);
+		if (addrs[i].family == AF_INET) {
+			memcpy(a4 + 4 * n4++, addrs[i].bytes, 4);
+			pkts[i][0] = 0x45;
+			memcpy(pkts[i] + 16, addrs[i].bytes, 4);
+		} else {
+			memcpy(a6 + 16 * n6++, addrs[i].bytes, 16);
+			pkts[i][0] = i % 7 == 0 ? 0x80 : 0x60; /* some are not IP */
+			memcpy(pkts[i] + 24, addrs[i].bytes, 16);
+		}
+		hdrs[i] = pkts[i];
+	}
+	/* Uneven lengths, so that batches end part-way through. */
+	for (size_t at = 0, len = 1; at < n; at += len, len = len * 3 % 97 + 1) {
+		size_t m = at + len > n ? n - at : len;
+
+		ny_route_table_lookup_packets(t, hdrs + at, m, op + at);
+	}
+	ny_route_table_lookup4_batch(t, a4, n4, o4);
+	ny_route_table_lookup6_batch(t, a6, n6, o6);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t want = ny_route_table_lookup_packet(t, pkts[i]);
+
+		cr_assert_eq(op[i], want, "packet %zu", i);
+		if (addrs[i].family == AF_INET)
+			cr_assert_eq(o4[k4++], ny_route_table_lookup4(t, addrs[i].bytes), "v4 address %zu", i);
+		else
+			cr_assert_eq(o6[k6++], ny_route_table_lookup6(t, addrs[i].bytes), "v6 address %zu", i);
+	}
+	free(a4);
+	free(a6);
+	free(pkts);
+	free(hdrs);
+	free(o4);
+	free(o6);
+	free(op);
+}
+
 static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 {
 	size_t n = n4 + n6, distinct = 0;
 	struct ref *r = calloc(n, sizeof(*r));
 	struct ny_conf_cidr *cs = calloc(n, sizeof(*cs)), *sorted = calloc(n, sizeof(*cs));
 	struct added *order = calloc(n, sizeof(*order));
+	struct ny_conf_addr *addrs = calloc(n_addrs, sizeof(*addrs));
 	struct ny_route_table_builder *b = ny_route_table_builder_new();
 	struct ny_route_table *t;
 
-	cr_assert(r && cs && sorted && order && b);
+	cr_assert(r && cs && sorted && order && addrs && b);
 	rng_state = seed;
 	random_prefixes(r, n4, AF_INET, cs);
 	random_prefixes(r + n4, n6, AF_INET6, cs + n4);
@@ -576,23 +640,27 @@ static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 		const struct ny_conf_cidr *pool = family == AF_INET ? cs : cs + n4;
 		const struct ref *rp = family == AF_INET ? r : r + n4;
 		size_t np = family == AF_INET ? n4 : n6;
-		struct ny_conf_addr a = { .family = family };
+		struct ny_conf_addr *a = &addrs[i];
 		uint32_t want;
 
-		if (np == 0)
+		a->family = family;
+		if (np == 0) {
+			memset(a->bytes, 0, 16);
 			continue;
-		random_address(pool, np, family, a.bytes);
+		}
+		random_address(pool, np, family, a->bytes);
 		if (family == AF_INET)
-			memset(a.bytes + 4, 0, 12);
-		want = ref_lookup(rp, np, family, a.bytes);
-		if (lookup(t, &a) != want) {
+			memset(a->bytes + 4, 0, 12);
+		want = ref_lookup(rp, np, family, a->bytes);
+		if (lookup(t, a) != want) {
 			char text[NY_CONF_ADDR_STRLEN];
 
-			ny_conf_addr_format(&a, text);
+			ny_conf_addr_format(a, text);
 			cr_assert_fail("seed %llu, address %zu %s: got %u, want %u", (unsigned long long)seed, i, text,
-				       lookup(t, &a), want);
+				       lookup(t, a), want);
 		}
 	}
+	check_batches(t, addrs, n_addrs);
 	/* Exact match returns the last add of each prefix: sorted stably, the last of each run. */
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct added){ cs[i], r[i].value, i };
@@ -605,6 +673,7 @@ static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 	free(cs);
 	free(sorted);
 	free(order);
+	free(addrs);
 }
 
 Test(route_table, random_small_tables_match_a_linear_scan)

@@ -40,13 +40,18 @@ struct rt_node {
 	uint32_t child_base;
 };
 
-/* One family's trie. direct[] is indexed by the top dbits bits of the address. */
+/* One family's trie. direct[] is indexed by the top dbits bits of the address. Leaves are the largest array a
+ * lookup touches; they are 16-bit (leaves16, NONE stored as LEAF16_NONE) when every value of the family fits,
+ * as next-hop indexes do, and 32-bit (leaves32) otherwise. */
 struct rt_trie {
 	const uint32_t *direct;
 	const struct rt_node *nodes;
-	const uint32_t *leaves;
+	const uint16_t *leaves16;
+	const uint32_t *leaves32;
 	unsigned dbits;
 };
+
+#define LEAF16_NONE 0xffffu
 
 /* The prefix lists kept for exact match, sorted by (address, length). */
 struct rt_prefix4 {
@@ -429,6 +434,23 @@ static void *table_alloc(size_t size)
 	return p;
 }
 
+static bool leaves_fit16(const struct tbuild *tb)
+{
+	for (size_t i = 0; i < tb->n_leaves; i++)
+		if (tb->leaves[i] >= LEAF16_NONE && tb->leaves[i] != NY_ROUTE_TABLE_NONE)
+			return false;
+	return true;
+}
+
+static uint16_t *narrow(void *dst, const uint32_t *leaves, size_t n)
+{
+	uint16_t *out = dst;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = leaves[i] == NY_ROUTE_TABLE_NONE ? LEAF16_NONE : (uint16_t)leaves[i];
+	return out;
+}
+
 /* Lays out [header | direct4 | direct6 | nodes4 | nodes6 | leaves4 | leaves6 | prefixes4 | prefixes6]. */
 static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b6, const struct bfamily *f4,
 					     const struct bfamily *f6)
@@ -444,7 +466,7 @@ static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b
 	for (i = 0; i < 2; i++)
 		off[k++] = size, size = align64(size + tbs[i]->n_nodes * sizeof(struct rt_node));
 	for (i = 0; i < 2; i++)
-		off[k++] = size, size = align64(size + tbs[i]->n_leaves * sizeof(uint32_t));
+		off[k++] = size, size = align64(size + tbs[i]->n_leaves * (leaves_fit16(tbs[i]) ? 2 : 4));
 	off[k++] = size, size = align64(size + f4->n * sizeof(struct rt_prefix4));
 	off[k++] = size, size = align64(size + f6->n * sizeof(struct rt_prefix6));
 	base = table_alloc(size);
@@ -458,7 +480,10 @@ static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b
 		tr->dbits = tbs[i]->dbits;
 		tr->direct = copy(base + off[1 + i], tbs[i]->direct, ((size_t)1 << tbs[i]->dbits) * sizeof(uint32_t));
 		tr->nodes = copy(base + off[3 + i], tbs[i]->nodes, tbs[i]->n_nodes * sizeof(struct rt_node));
-		tr->leaves = copy(base + off[5 + i], tbs[i]->leaves, tbs[i]->n_leaves * sizeof(uint32_t));
+		if (leaves_fit16(tbs[i]))
+			tr->leaves16 = narrow(base + off[5 + i], tbs[i]->leaves, tbs[i]->n_leaves);
+		else
+			tr->leaves32 = copy(base + off[5 + i], tbs[i]->leaves, tbs[i]->n_leaves * sizeof(uint32_t));
 	}
 	t->p4 = (const struct rt_prefix4 *)(base + off[7]);
 	for (i = 0; i < f4->n; i++)
@@ -499,6 +524,21 @@ void ny_route_table_free(struct ny_route_table *t)
 
 /* ---- lookups ---- */
 
+static inline uint32_t leaf_value(const struct rt_trie *tr, uint32_t i)
+{
+	uint32_t x;
+
+	if (!tr->leaves16)
+		return tr->leaves32[i];
+	x = tr->leaves16[i];
+	return x == LEAF16_NONE ? NY_ROUTE_TABLE_NONE : x;
+}
+
+static inline const void *leaf_addr(const struct rt_trie *tr, uint32_t i)
+{
+	return tr->leaves16 ? (const void *)&tr->leaves16[i] : (const void *)&tr->leaves32[i];
+}
+
 /* Bits 0..v of a word. */
 static inline uint64_t upto(unsigned v)
 {
@@ -514,12 +554,12 @@ static inline uint32_t trie_lookup(const struct rt_trie *tr, uint64_t hi, uint64
 	unsigned d = tr->dbits, v;
 
 	if (e & DIRECT_LEAF)
-		return tr->leaves[e & ~DIRECT_LEAF];
+		return leaf_value(tr, e & ~DIRECT_LEAF);
 	n = &tr->nodes[e];
 	for (;;) {
 		v = wide ? key_chunk(hi, lo, d) : (unsigned)((hi << d) >> (64 - STRIDE));
 		if (!(n->child & (1ull << v)))
-			return tr->leaves[n->leaf_base + (unsigned)__builtin_popcountll(n->leafrun & upto(v)) - 1];
+			return leaf_value(tr, n->leaf_base + (uint32_t)__builtin_popcountll(n->leafrun & upto(v)) - 1);
 		n = &tr->nodes[n->child_base + (unsigned)__builtin_popcountll(n->child & upto(v)) - 1];
 		d += STRIDE;
 	}
@@ -594,7 +634,7 @@ static inline void walk_batch(struct walk *w, unsigned n, uint32_t *out)
 		w[i].d = tr->dbits;
 		w[i].at = e & ~DIRECT_LEAF;
 		if (e & DIRECT_LEAF) {
-			__builtin_prefetch(&tr->leaves[w[i].at]);
+			__builtin_prefetch(leaf_addr(tr, w[i].at));
 		} else {
 			__builtin_prefetch(&tr->nodes[e]);
 			live[n_live++] = (uint8_t)i;
@@ -613,13 +653,13 @@ static inline void walk_batch(struct walk *w, unsigned n, uint32_t *out)
 				live[still++] = live[k];
 			} else {
 				x->at = nd->leaf_base + (uint32_t)__builtin_popcountll(nd->leafrun & upto(v)) - 1;
-				__builtin_prefetch(&x->tr->leaves[x->at]);
+				__builtin_prefetch(leaf_addr(x->tr, x->at));
 			}
 		}
 		n_live = still;
 	}
 	for (i = 0; i < n; i++)
-		out[i] = w[i].tr ? w[i].tr->leaves[w[i].at] : NY_ROUTE_TABLE_NONE;
+		out[i] = w[i].tr ? leaf_value(w[i].tr, w[i].at) : NY_ROUTE_TABLE_NONE;
 }
 
 static void fill_none(uint32_t *out, size_t n)

@@ -311,6 +311,23 @@ Test(route_table, replacing_keeps_the_last_value)
 	ny_route_table_free(t);
 }
 
+Test(route_table, values_use_all_32_bits)
+{
+	static const struct route r[] = {
+		{ "10.0.0.0/8", 0xfffe }, { "10.1.0.0/16", 0xffff }, { "10.1.2.0/24", 0xfffffffe }, { "fd00::/8", 0 },
+		{ "fd00:1::/32", 0xffff },
+	};
+	static const struct probe p[] = {
+		{ "10.0.0.1", 0xfffe }, { "10.1.0.1", 0xffff }, { "10.1.2.1", 0xfffffffe }, { "11.0.0.1", NONE },
+		{ "fd00::1", 0 },       { "fd00:1::1", 0xffff }, { "fe00::", NONE },
+	};
+	static const struct route narrow[] = { { "10.0.0.0/8", 0xfffe }, { "10.1.0.0/16", 0 } };
+	static const struct probe pn[] = { { "10.0.0.1", 0xfffe }, { "10.1.0.1", 0 }, { "11.0.0.1", NONE } };
+
+	CHECK(r, p);
+	CHECK(narrow, pn);
+}
+
 Test(route_table, ipv4_and_ipv6_are_independent)
 {
 	static const struct route r[] = {
@@ -468,7 +485,7 @@ static unsigned random_len(int family)
 }
 
 /* Random prefixes, half of them carved out of an earlier one so that prefixes nest and share nodes. */
-static size_t random_prefixes(struct ref *r, size_t n, int family, struct ny_conf_cidr *out)
+static size_t random_prefixes(struct ref *r, size_t n, int family, struct ny_conf_cidr *out, bool wide_values)
 {
 	size_t w = family == AF_INET ? 4 : 16;
 
@@ -504,7 +521,7 @@ static size_t random_prefixes(struct ref *r, size_t n, int family, struct ny_con
 			key_of(m.addr.bytes, family, &r[i].mhi, &r[i].mlo);
 		}
 		r[i].len = c->bits;
-		r[i].value = (uint32_t)(rnd() % 1000);
+		r[i].value = (uint32_t)(rnd() % (wide_values ? NONE : 1000));
 	}
 	return n;
 }
@@ -610,7 +627,7 @@ static void check_batches(const struct ny_route_table *t, const struct ny_conf_a
 	free(op);
 }
 
-static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
+static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs, bool wide_values)
 {
 	size_t n = n4 + n6, distinct = 0;
 	struct ref *r = calloc(n, sizeof(*r));
@@ -622,8 +639,8 @@ static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 
 	cr_assert(r && cs && sorted && order && addrs && b);
 	rng_state = seed;
-	random_prefixes(r, n4, AF_INET, cs);
-	random_prefixes(r + n4, n6, AF_INET6, cs + n4);
+	random_prefixes(r, n4, AF_INET, cs, wide_values);
+	random_prefixes(r + n4, n6, AF_INET6, cs + n4, wide_values);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(ny_route_table_builder_add(b, &cs[i], r[i].value), 0);
 	t = ny_route_table_build(b);
@@ -679,16 +696,17 @@ static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 Test(route_table, random_small_tables_match_a_linear_scan)
 {
 	for (uint64_t seed = 1; seed <= 20; seed++)
-		cross_check(seed, seed * 3, seed * 2, 4000);
+		cross_check(seed, seed * 3, seed * 2, 4000, seed % 2);
 }
 
 Test(route_table, random_table_matches_a_linear_scan)
 {
-	cross_check(0x6e796c6f6eull, 4000, 2500, 200000);
+	cross_check(0x6e796c6f6eull, 4000, 2500, 200000, false);
+	cross_check(0x77696465ull, 3000, 2000, 20000, true); /* values beyond 16 bits */
 }
 
 /* Big enough for the widest first level (2^18 entries). */
 Test(route_table, random_large_table_matches_a_linear_scan)
 {
-	cross_check(0x4c504dull, 150000, 70000, 4000);
+	cross_check(0x4c504dull, 150000, 70000, 4000, false);
 }

@@ -21,13 +21,24 @@
 #define DIRECT_LEAF 0x80000000u  /* a direct entry with this bit is a leaf index, else a node index */
 #define INDEX_MAX 0x7fffffffu    /* node and leaf indexes must leave DIRECT_LEAF free */
 
-/* popcnt is not in the x86-64 baseline; without it __builtin_popcountll is a library call that would cost more
- * than the rest of a lookup. Clone the lookups for CPUs that have it (resolved once, through an ifunc). */
+/* popcnt is not in the x86-64 baseline; without it __builtin_popcountll is a library call that costs more than
+ * the rest of a lookup. There, every lookup is compiled twice, with and without popcnt, and a table records when
+ * it is built whether this CPU has it. (Not target_clones: clang 14 does not export the dispatched symbol.) */
 #if defined(__x86_64__) && !defined(__POPCNT__)
-#define HOT_CLONES __attribute__((target_clones("popcnt", "default")))
+#define POPCNT_DISPATCH 1
+#define TARGET_POPCNT __attribute__((target("popcnt")))
 #else
-#define HOT_CLONES
+#define POPCNT_DISPATCH 0
+#define TARGET_POPCNT
 #endif
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* name_popcnt() and name_plain(): one body compiled with and without popcnt. Not inlined into the public
+ * function, whose fast path is then a test and a tail call. */
+#define NOINLINE __attribute__((noinline))
+#define TWICE(ret, name, params, call)                                   \
+	TARGET_POPCNT NOINLINE static ret name##_popcnt params { call; } \
+	NOINLINE static ret name##_plain params { call; }
 
 /* One node: which of the 64 slots descend (child), where each run of equal leaf values starts among the other
  * slots (leafrun), and where this node's children and leaves start in their arrays. Slot v's child is
@@ -72,6 +83,7 @@ struct ny_route_table {
 	const struct rt_prefix6 *p6;
 	size_t n4, n6;
 	size_t memory;
+	bool popcnt; /* this CPU has popcnt: run the *_popcnt lookups */
 };
 
 /* ---- builder ---- */
@@ -476,6 +488,9 @@ static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b
 		return NULL;
 	t = (struct ny_route_table *)base;
 	*t = (struct ny_route_table){ .n4 = f4->n, .n6 = f6->n, .memory = size };
+#if POPCNT_DISPATCH
+	t->popcnt = __builtin_cpu_supports("popcnt");
+#endif
 	for (i = 0; i < 2; i++) {
 		struct rt_trie *tr = i ? &t->v6 : &t->v4;
 
@@ -554,7 +569,7 @@ static inline uint64_t upto(unsigned v)
  * is chosen at the end with a conditional move. The only branch left is "does this slot descend", which in a
  * big IPv4 table is "no" at the first node for ~98% of addresses (/24 and shorter end there); a mispredicted
  * branch would stall the lookups that the CPU overlaps with this one. */
-static inline uint32_t trie_lookup(const struct rt_trie *tr, uint64_t hi, uint64_t lo, bool wide)
+static ALWAYS_INLINE uint32_t trie_lookup(const struct rt_trie *tr, uint64_t hi, uint64_t lo, bool wide)
 {
 	uint32_t e = tr->direct[hi >> (64 - tr->dbits)];
 	uint32_t keep = (e >> 31) - 1; /* 0 for a direct leaf, all ones for a node */
@@ -577,31 +592,19 @@ static inline uint32_t trie_lookup(const struct rt_trie *tr, uint64_t hi, uint64
 	}
 }
 
-static inline uint32_t lookup4(const struct ny_route_table *t, const uint8_t *addr)
+static ALWAYS_INLINE uint32_t lookup4(const struct ny_route_table *t, const uint8_t *addr)
 {
 	return trie_lookup(&t->v4, (uint64_t)load_be32(addr) << 32, 0, false);
 }
 
-static inline uint32_t lookup6(const struct ny_route_table *t, const uint8_t *addr)
+static ALWAYS_INLINE uint32_t lookup6(const struct ny_route_table *t, const uint8_t *addr)
 {
 	return trie_lookup(&t->v6, load_be64(addr), load_be64(addr + 8), true);
 }
 
-HOT_CLONES uint32_t ny_route_table_lookup4(const struct ny_route_table *t, const uint8_t addr[4])
-{
-	return t ? lookup4(t, addr) : NY_ROUTE_TABLE_NONE;
-}
-
-HOT_CLONES uint32_t ny_route_table_lookup6(const struct ny_route_table *t, const uint8_t addr[16])
-{
-	return t ? lookup6(t, addr) : NY_ROUTE_TABLE_NONE;
-}
-
 /* Destination address: IPv4 header bytes 16..19 (RFC 791 §3.1), IPv6 bytes 24..39 (RFC 8200 §3). */
-HOT_CLONES uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header)
+static ALWAYS_INLINE uint32_t lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header)
 {
-	if (!t)
-		return NY_ROUTE_TABLE_NONE;
 	switch (ip_header[0] >> 4) {
 	case 4:
 		return lookup4(t, ip_header + 16);
@@ -610,6 +613,36 @@ HOT_CLONES uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t,
 	default:
 		return NY_ROUTE_TABLE_NONE;
 	}
+}
+
+TWICE(uint32_t, lookup4, (const struct ny_route_table *t, const uint8_t *a), return lookup4(t, a))
+TWICE(uint32_t, lookup6, (const struct ny_route_table *t, const uint8_t *a), return lookup6(t, a))
+TWICE(uint32_t, lookup_packet, (const struct ny_route_table *t, const uint8_t *h), return lookup_packet(t, h))
+
+static bool use_popcnt(const struct ny_route_table *t)
+{
+	return !POPCNT_DISPATCH || t->popcnt;
+}
+
+uint32_t ny_route_table_lookup4(const struct ny_route_table *t, const uint8_t addr[4])
+{
+	if (!t)
+		return NY_ROUTE_TABLE_NONE;
+	return use_popcnt(t) ? lookup4_popcnt(t, addr) : lookup4_plain(t, addr);
+}
+
+uint32_t ny_route_table_lookup6(const struct ny_route_table *t, const uint8_t addr[16])
+{
+	if (!t)
+		return NY_ROUTE_TABLE_NONE;
+	return use_popcnt(t) ? lookup6_popcnt(t, addr) : lookup6_plain(t, addr);
+}
+
+uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header)
+{
+	if (!t)
+		return NY_ROUTE_TABLE_NONE;
+	return use_popcnt(t) ? lookup_packet_popcnt(t, ip_header) : lookup_packet_plain(t, ip_header);
 }
 
 /* ---- batches ----
@@ -628,7 +661,7 @@ struct walk {
 	unsigned d;
 };
 
-static inline void walk_batch(struct walk *w, unsigned n, uint32_t *out)
+static ALWAYS_INLINE void walk_batch(struct walk *w, unsigned n, uint32_t *out)
 {
 	uint8_t live[BATCH];
 	unsigned i, k, n_live = 0, still;
@@ -680,15 +713,10 @@ static void fill_none(uint32_t *out, size_t n)
 		out[i] = NY_ROUTE_TABLE_NONE;
 }
 
-HOT_CLONES void ny_route_table_lookup4_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n,
-					     uint32_t *out)
+static ALWAYS_INLINE void batch4(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
 {
 	struct walk w[BATCH];
 
-	if (!t) {
-		fill_none(out, n);
-		return;
-	}
 	for (size_t at = 0; at < n; at += BATCH) {
 		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
 
@@ -698,15 +726,10 @@ HOT_CLONES void ny_route_table_lookup4_batch(const struct ny_route_table *t, con
 	}
 }
 
-HOT_CLONES void ny_route_table_lookup6_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n,
-					     uint32_t *out)
+static ALWAYS_INLINE void batch6(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
 {
 	struct walk w[BATCH];
 
-	if (!t) {
-		fill_none(out, n);
-		return;
-	}
 	for (size_t at = 0; at < n; at += BATCH) {
 		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
 
@@ -719,15 +742,11 @@ HOT_CLONES void ny_route_table_lookup6_batch(const struct ny_route_table *t, con
 	}
 }
 
-HOT_CLONES void ny_route_table_lookup_packets(const struct ny_route_table *t, const uint8_t *const *ip_headers,
-					      size_t n, uint32_t *out)
+static ALWAYS_INLINE void batch_packets(const struct ny_route_table *t, const uint8_t *const *ip_headers, size_t n,
+					uint32_t *out)
 {
 	struct walk w[BATCH];
 
-	if (!t) {
-		fill_none(out, n);
-		return;
-	}
 	for (size_t at = 0; at < n; at += BATCH) {
 		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
 
@@ -742,6 +761,42 @@ HOT_CLONES void ny_route_table_lookup_packets(const struct ny_route_table *t, co
 		}
 		walk_batch(w, m, out + at);
 	}
+}
+
+TWICE(void, batch4, (const struct ny_route_table *t, const uint8_t *a, size_t n, uint32_t *out), batch4(t, a, n, out))
+TWICE(void, batch6, (const struct ny_route_table *t, const uint8_t *a, size_t n, uint32_t *out), batch6(t, a, n, out))
+TWICE(void, batch_packets, (const struct ny_route_table *t, const uint8_t *const *h, size_t n, uint32_t *out),
+      batch_packets(t, h, n, out))
+
+void ny_route_table_lookup4_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
+{
+	if (!t)
+		fill_none(out, n);
+	else if (use_popcnt(t))
+		batch4_popcnt(t, addrs, n, out);
+	else
+		batch4_plain(t, addrs, n, out);
+}
+
+void ny_route_table_lookup6_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
+{
+	if (!t)
+		fill_none(out, n);
+	else if (use_popcnt(t))
+		batch6_popcnt(t, addrs, n, out);
+	else
+		batch6_plain(t, addrs, n, out);
+}
+
+void ny_route_table_lookup_packets(const struct ny_route_table *t, const uint8_t *const *ip_headers, size_t n,
+				   uint32_t *out)
+{
+	if (!t)
+		fill_none(out, n);
+	else if (use_popcnt(t))
+		batch_packets_popcnt(t, ip_headers, n, out);
+	else
+		batch_packets_plain(t, ip_headers, n, out);
 }
 
 /* ---- exact match and sizes ---- */

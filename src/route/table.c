@@ -20,6 +20,7 @@
 #define DIRECT_BITS_MIN 8
 #define DIRECT_LEAF 0x80000000u  /* a direct entry with this bit is a leaf index, else a node index */
 #define INDEX_MAX 0x7fffffffu    /* node and leaf indexes must leave DIRECT_LEAF free */
+#define CACHED_MAX (256u << 10)  /* a table this small stays in L2; batches of it are plain loops */
 
 /* popcnt is not in the x86-64 baseline; without it __builtin_popcountll is a library call that costs more than
  * the rest of a lookup. There, every lookup is compiled twice, with and without popcnt, and a table records when
@@ -84,6 +85,7 @@ struct ny_route_table {
 	size_t n4, n6;
 	size_t memory;
 	bool popcnt; /* this CPU has popcnt: run the *_popcnt lookups */
+	bool cached; /* small enough to stay in cache: batches gain nothing from lock-step and prefetches */
 };
 
 /* ---- builder ---- */
@@ -487,7 +489,7 @@ static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b
 	if (!base)
 		return NULL;
 	t = (struct ny_route_table *)base;
-	*t = (struct ny_route_table){ .n4 = f4->n, .n6 = f6->n, .memory = size };
+	*t = (struct ny_route_table){ .n4 = f4->n, .n6 = f6->n, .memory = size, .cached = size <= CACHED_MAX };
 #if POPCNT_DISPATCH
 	t->popcnt = __builtin_cpu_supports("popcnt");
 #endif
@@ -717,6 +719,12 @@ static ALWAYS_INLINE void batch4(const struct ny_route_table *t, const uint8_t *
 {
 	struct walk w[BATCH];
 
+	if (t->cached) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = lookup4(t, addrs + 4 * i);
+		return;
+	}
+
 	for (size_t at = 0; at < n; at += BATCH) {
 		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
 
@@ -729,6 +737,12 @@ static ALWAYS_INLINE void batch4(const struct ny_route_table *t, const uint8_t *
 static ALWAYS_INLINE void batch6(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
 {
 	struct walk w[BATCH];
+
+	if (t->cached) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = lookup6(t, addrs + 16 * i);
+		return;
+	}
 
 	for (size_t at = 0; at < n; at += BATCH) {
 		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
@@ -746,6 +760,12 @@ static ALWAYS_INLINE void batch_packets(const struct ny_route_table *t, const ui
 					uint32_t *out)
 {
 	struct walk w[BATCH];
+
+	if (t->cached) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = lookup_packet(t, ip_headers[i]);
+		return;
+	}
 
 	for (size_t at = 0; at < n; at += BATCH) {
 		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;

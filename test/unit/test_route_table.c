@@ -484,46 +484,47 @@ static unsigned random_len(int family)
 	return family == AF_INET ? v4[(x >> 8) % 20] : v6[(x >> 8) % 16];
 }
 
+/* The first `keep` bits of prefix, the rest of addr. */
+static void graft(uint8_t *addr, const uint8_t *prefix, unsigned keep, size_t w)
+{
+	for (size_t k = 0; k < w; k++) {
+		unsigned bits = keep >= 8 * (k + 1) ? 8 : keep > 8 * k ? keep - 8 * (unsigned)k : 0;
+		uint8_t m = (uint8_t)(0xff00 >> bits);
+
+		addr[k] = (uint8_t)((prefix[k] & m) | (addr[k] & ~m));
+	}
+}
+
 /* Random prefixes, half of them carved out of an earlier one so that prefixes nest and share nodes. */
-static size_t random_prefixes(struct ref *r, size_t n, int family, struct ny_conf_cidr *out, bool wide_values)
+static void random_prefixes(struct ref *r, size_t n, int family, struct ny_conf_cidr *out, bool wide_values)
 {
 	size_t w = family == AF_INET ? 4 : 16;
 
 	for (size_t i = 0; i < n; i++) {
 		struct ny_conf_cidr *c = &out[i];
 		uint64_t x[2] = { rnd(), rnd() };
+		uint8_t netmask[16];
 
 		memset(c, 0, sizeof(*c));
 		c->addr.family = family;
 		memcpy(c->addr.bytes, x, w);
 		if (i > 0 && rnd() % 2) {
 			const struct ny_conf_cidr *parent = &out[rnd() % i];
-			unsigned keep = parent->bits;
 
-			for (size_t k = 0; k < w; k++) {
-				unsigned bits = keep >= 8 * (k + 1) ? 8 : keep > 8 * k ? keep - 8 * (unsigned)k : 0;
-				uint8_t m = (uint8_t)(0xff00 >> bits);
-
-				c->addr.bytes[k] = (uint8_t)((parent->addr.bytes[k] & m) | (c->addr.bytes[k] & ~m));
-			}
+			graft(c->addr.bytes, parent->addr.bytes, parent->bits, w);
 		}
 		c->bits = (uint8_t)random_len(family);
 		mask_bytes(c->addr.bytes, w, c->bits, false);
 		if (i > 0 && rnd() % 20 == 0)
 			*c = out[rnd() % i]; /* a replacement */
+		memset(netmask, 0xff, w);
+		mask_bytes(netmask, w, c->bits, false);
 		r[i].family = family;
 		key_of(c->addr.bytes, family, &r[i].hi, &r[i].lo);
-		{
-			struct ny_conf_cidr m = *c;
-
-			memset(m.addr.bytes, 0xff, w);
-			mask_bytes(m.addr.bytes, w, c->bits, false);
-			key_of(m.addr.bytes, family, &r[i].mhi, &r[i].mlo);
-		}
+		key_of(netmask, family, &r[i].mhi, &r[i].mlo);
 		r[i].len = c->bits;
 		r[i].value = (uint32_t)(rnd() % (wide_values ? NONE : 1000));
 	}
-	return n;
 }
 
 static int cidr_cmp(const void *a, const void *b)
@@ -561,12 +562,7 @@ static void random_address(const struct ny_conf_cidr *cs, size_t n, int family, 
 	if (pick == 0)
 		return;
 	if (pick == 1) { /* inside */
-		for (size_t k = 0; k < w; k++) {
-			unsigned bits = c->bits >= 8 * (k + 1) ? 8 : c->bits > 8 * k ? c->bits - 8 * (unsigned)k : 0;
-			uint8_t m = (uint8_t)(0xff00 >> bits);
-
-			out[k] = (uint8_t)((c->addr.bytes[k] & m) | (out[k] & ~m));
-		}
+		graft(out, c->addr.bytes, c->bits, w);
 		return;
 	}
 	memcpy(out, c->addr.bytes, w);

@@ -20,7 +20,7 @@
  * IPv4 BGP table takes ~10 bytes per prefix for lookups (bench_route_table), small enough to stay mostly in
  * cache, where a pointer trie of 8-bit strides takes several times that and DIR-24-8 a fixed 64 MiB. The table is built from the sorted prefix list in one recursive pass, and
  * keeps that list too, for exact-match queries (ny_route_table_get()) and counts.
- * The batch lookups walk 32 addresses in lock-step with prefetches; on a table larger than the cache they are
+ * The batch lookups walk 128 addresses in lock-step with prefetches; on a table larger than the cache they are
  * several times faster than one call per address, because the misses of a whole batch overlap.
  */
 #ifndef NYLON_ROUTE_TABLE_H

@@ -598,7 +598,7 @@ static void check_batches(const struct ny_route_table *t, const struct ny_conf_a
 		hdrs[i] = pkts[i];
 	}
 	/* Uneven lengths, so that batches end part-way through. */
-	for (size_t at = 0, len = 1; at < n; at += len, len = len * 3 % 97 + 1) {
+	for (size_t at = 0, len = 1; at < n; at += len, len = len * 3 % 297 + 1) {
 		size_t m = at + len > n ? n - at : len;
 
 		ny_route_table_lookup_packets(t, hdrs + at, m, op + at);

@@ -3,11 +3,15 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "nylon/conf.h"
+#include "nylon/rcu.h"
 #include "nylon/route_table.h"
 
 #define NONE NY_ROUTE_TABLE_NONE
@@ -705,4 +709,78 @@ Test(route_table, random_table_matches_a_linear_scan)
 Test(route_table, random_large_table_matches_a_linear_scan)
 {
 	cross_check(0x4c504dull, 150000, 70000, 4000, false);
+}
+
+/* ---- publication under readers ----
+ *
+ * The writer publishes a new table per generation (every prefix maps to the generation number) and frees the old
+ * one after a grace period, as the routing thread will. Readers check that each table they see is whole: its
+ * /8, /24 and /32 all answer the same generation. A table freed too early shows up under ASan. */
+static struct ny_route_table *slot;
+static atomic_bool done;
+static atomic_ulong reads;
+
+static struct ny_route_table *generation(uint32_t g)
+{
+	static const char *const prefixes[] = { "198.18.0.0/15", "198.19.1.0/24", "198.19.1.1/32", "fd00::/8",
+						"fd00::1/128" };
+	struct ny_route_table_builder *b = ny_route_table_builder_new();
+
+	cr_assert_not_null(b);
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		struct ny_conf_cidr c = cidr(prefixes[i]);
+
+		cr_assert_eq(ny_route_table_builder_add(b, &c, g), 0);
+	}
+	return ny_route_table_build(b);
+}
+
+static void *reader(void *arg)
+{
+	static const uint8_t a8[4] = { 198, 18, 7, 7 }, a24[4] = { 198, 19, 1, 9 }, a32[4] = { 198, 19, 1, 1 };
+	uint8_t a6[16] = { 0xfd };
+
+	ny_rcu_register_thread();
+	while (!atomic_load(&done)) {
+		const struct ny_route_table *t = ny_rcu_dereference(slot);
+		uint32_t g = ny_route_table_lookup4(t, a8);
+
+		cr_assert_eq(ny_route_table_lookup4(t, a24), g, "torn table");
+		cr_assert_eq(ny_route_table_lookup4(t, a32), g, "torn table");
+		cr_assert_eq(ny_route_table_lookup6(t, a6), g, "torn table");
+		atomic_fetch_add(&reads, 1);
+		ny_rcu_quiescent();
+	}
+	ny_rcu_unregister_thread();
+	return NULL;
+}
+
+static void publish(struct ny_route_table *t)
+{
+	struct ny_route_table *old = slot;
+
+	ny_rcu_assign_pointer(slot, t);
+	ny_rcu_synchronize();
+	ny_route_table_free(old);
+}
+
+Test(route_table, replacing_under_readers_frees_only_after_a_grace_period)
+{
+	pthread_t r[2];
+	unsigned long before;
+
+	publish(generation(0));
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&r[i], NULL, reader, NULL), 0);
+	for (int wait = 0; wait < 5000 && atomic_load(&reads) < 1000; wait++)
+		usleep(1000);
+	before = atomic_load(&reads);
+	cr_assert_geq(before, 1000, "readers never started");
+	for (uint32_t g = 1; g <= 100; g++)
+		publish(generation(g));
+	atomic_store(&done, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(r[i], NULL);
+	cr_assert_gt(atomic_load(&reads), before, "no read overlapped the replacements");
+	publish(NULL);
 }

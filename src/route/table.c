@@ -326,7 +326,8 @@ static int build_node(struct tbuild *tb, size_t at, unsigned d, size_t lo, size_
 	child_base = take_nodes(tb, (size_t)__builtin_popcountll(child));
 	if (leaf_base < 0 || child_base < 0)
 		return -ENOMEM;
-	memcpy(tb->leaves + leaf_base, run, nrun * sizeof(run[0]));
+	if (nrun) /* a node whose 64 slots all descend has none, and leaves may not be allocated yet */
+		memcpy(tb->leaves + leaf_base, run, nrun * sizeof(run[0]));
 	tb->nodes[at] = (struct rt_node){ .child = child, .leafrun = leafrun, .leaf_base = (uint32_t)leaf_base,
 					  .child_base = (uint32_t)child_base };
 	for (v = 0; v < 64; v++) {

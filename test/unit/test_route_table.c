@@ -295,6 +295,31 @@ Test(route_table, ipv6_boundaries_at_every_interesting_length)
 	check_boundaries(AF_INET6, lens, sizeof(lens) / sizeof(lens[0]));
 }
 
+/* 64 /15s under 0.0.0.0/8: with the 8-bit first level of a small table, the first node has a child in every slot
+ * and no leaf, and it is built before any leaf exists. */
+Test(route_table, a_node_whose_slots_all_descend)
+{
+	struct ny_route_table_builder *b = ny_route_table_builder_new();
+	struct ny_route_table *t;
+
+	for (uint32_t i = 0; i < 64; i++) {
+		struct ny_conf_cidr c = { .addr.family = AF_INET, .bits = 15 };
+
+		c.addr.bytes[1] = (uint8_t)(i << 2);
+		cr_assert_eq(ny_route_table_builder_add(b, &c, i), 0);
+	}
+	t = ny_route_table_build(b);
+	cr_assert_not_null(t);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct ny_conf_addr in = { .family = AF_INET, .bytes = { 0, (uint8_t)(i << 2 | 1), 2, 3 } };
+		struct ny_conf_addr out = { .family = AF_INET, .bytes = { 0, (uint8_t)(i << 2 | 2), 2, 3 } };
+
+		cr_assert_eq(lookup(t, &in), i);
+		cr_assert_eq(lookup(t, &out), NONE);
+	}
+	ny_route_table_free(t);
+}
+
 Test(route_table, replacing_keeps_the_last_value)
 {
 	struct ny_route_table_builder *b = ny_route_table_builder_new();

@@ -13,6 +13,7 @@
 #include "nylon/cli.h"
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
+#include "nylon/hooks.h"
 #include "nylon/sys.h"
 
 #define NY_TUN_MTU 1420
@@ -26,6 +27,7 @@ struct run_opts {
 	const char *io;
 	const char *aead;
 	bool no_offload;
+	bool json;
 };
 
 static void usage(FILE *f)
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 	      "  -n, --node <path>     node config (default ./node.yaml)\n"
 	      "  -l, --log <path>      also append logs to this file (overrides node.yaml log_path)\n"
 	      "  -v, --verbose         debug logs\n"
+	      "  -j, --json            logs on stderr as JSON lines (the --log file stays text)\n"
 	      "      --shards <n>      data-plane threads (default: node.yaml `shards`, else one per CPU)\n"
 	      "      --io <backend>    auto | io_uring | epoll (default: node.yaml `io_backend`, else auto)\n"
 	      "      --aead <impl>     openssl | sodium (default: node.yaml `aead`, else openssl)\n"
@@ -52,9 +55,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },      { "shards", required_argument, NULL, 's' },
 		{ "io", required_argument, NULL, 'i' },     { "aead", required_argument, NULL, 'a' },
 		{ "no-offload", no_argument, NULL, 'o' },   { "help", no_argument, NULL, 'h' },
-		{ "log", required_argument, NULL, 'l' },
+		{ "log", required_argument, NULL, 'l' },     { "json", no_argument, NULL, 'j' },
 		/* nylon's flags that this implementation does not have yet: refused by name, not as unknown. */
-		{ "json", no_argument, NULL, 'X' },         { "dbg-probe", no_argument, NULL, 'X' },
+		{ "dbg-probe", no_argument, NULL, 'X' },
 		{ "dbg-wg", no_argument, NULL, 'X' },       { "dbg-repo", no_argument, NULL, 'X' },
 		{ "dbg-perf", no_argument, NULL, 'X' },     { "dbg-trace", no_argument, NULL, 'X' },
 		{ "dbg-trace-tc", no_argument, NULL, 'X' },
@@ -73,8 +76,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'n': o->node = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'l': o->log = optarg; break;
+		case 'j': o->json = true; break;
 		case 'X':
-		case 'j':
 		case 'p':
 		case 'w':
 			fprintf(stderr, "Error: run: %s is not supported by this version of nylon yet\n", argv[optind - 1]);
@@ -212,6 +215,7 @@ static int run(const struct run_opts *o)
 	struct ny_dp_config cfg;
 	struct ny_sys *sys = NULL;
 	bool dp_ready = false;
+	bool hooks_up = false; /* pre_up ran: the down hooks run at exit */
 	char err[256] = "";
 	sigset_t set;
 	int ret;
@@ -243,6 +247,8 @@ static int run(const struct run_opts *o)
 		    "udp gro %s", node->id, cfg.ifname, cfg.port, dp.n_shards, ny_dp_node_backend(&dp),
 		    ny_aead_provider_name(cfg.aead), dp.features.tun_vnet ? "on" : "off",
 		    dp.features.udp_gso ? "on" : "off", dp.features.udp_gro ? "on" : "off");
+	hooks_up = true;
+	ny_hooks_run(node, NY_HOOK_PRE_UP); /* device up with peers; no address, link down (reference §5.5) */
 	if (!node->no_net_configure) {
 		const struct ny_conf_peer *self = ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->id));
 
@@ -256,6 +262,7 @@ static int run(const struct run_opts *o)
 			goto fail_dp;
 		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
+	ny_hooks_run(node, NY_HOOK_POST_UP);
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
 	ret = wait_for_signal();
@@ -268,12 +275,18 @@ fail_dp:
 	ret = 1;
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
+	if (dp_ready)
+		ny_dp_node_stop(&dp); /* the routing thread removes its routes (already stopped on a clean shutdown) */
 	if (sys) {
 		ny_sys_undo_all(sys);
 		ny_sys_close(sys);
 	}
+	if (hooks_up)
+		ny_hooks_run(node, NY_HOOK_PRE_DOWN); /* routes and addresses gone, device still there (§5.5) */
 	if (dp_ready)
 		ny_dp_node_destroy(&dp); /* closing the last TUN queue removes the interface */
+	if (hooks_up)
+		ny_hooks_run(node, NY_HOOK_POST_DOWN);
 	ny_conf_node_free(node);
 	ny_conf_central_free(central);
 	ny_log_close_file();
@@ -295,6 +308,8 @@ int ny_cli_run(int argc, char **argv)
 		return ret;
 	if (o.verbose)
 		ny_log_set_level(NY_LOG_DEBUG);
+	if (o.json)
+		ny_log_set_format(NY_LOG_FORMAT_JSON);
 	if (ny_crypto_init() < 0) {
 		fputs("Error: run: libsodium failed to initialise\n", stderr);
 		return 1;

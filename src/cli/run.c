@@ -13,6 +13,7 @@
 #include "nylon/cli.h"
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
+#include "nylon/ipc.h"
 #include "nylon/sys.h"
 
 #define NY_TUN_MTU 1420
@@ -211,6 +212,8 @@ static int run(const struct run_opts *o)
 	struct ny_dp_node dp;
 	struct ny_dp_config cfg;
 	struct ny_sys *sys = NULL;
+	struct ny_ipc_server *ipc = NULL;
+	struct ny_cli_reload_ctx reload_ctx = { 0 };
 	bool dp_ready = false;
 	char err[256] = "";
 	sigset_t set;
@@ -256,10 +259,19 @@ static int run(const struct run_opts *o)
 			goto fail_dp;
 		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
+	/* The UAPI/IPC socket, once the node answers (reference §5.4). */
+	ny_cli_reload_ctx_init(&reload_ctx, o->central);
+	if ((ret = ny_ipc_server_start(&ipc, NULL, cfg.ifname,
+				       &(struct ny_ipc_ops){ .node = &dp, .reload = ny_cli_reload_interim,
+							     .reload_ctx = &reload_ctx },
+				       err, sizeof(err))) < 0)
+		goto fail_dp;
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
 	ret = wait_for_signal();
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
+	ny_ipc_server_stop(ipc);
+	ipc = NULL;
 	ny_dp_node_stop(&dp);
 	log_stats(&dp);
 	ret = 0;
@@ -268,6 +280,8 @@ fail_dp:
 	ret = 1;
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
+	ny_ipc_server_stop(ipc);
+	ny_cli_reload_ctx_free(&reload_ctx);
 	if (sys) {
 		ny_sys_undo_all(sys);
 		ny_sys_close(sys);

@@ -132,6 +132,22 @@ static int parse_member(const char *key, struct json_object *v, struct ny_ipc_re
 	return -EINVAL;
 }
 
+/* Whether a ' appears outside a double-quoted string. */
+static bool outside_quote(const char *s, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string && s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			in_string = !in_string;
+		else if (!in_string && s[i] == '\'')
+			return true;
+	}
+	return false;
+}
+
 int ny_ipc_request_parse(const char *line, size_t len, struct ny_ipc_request *out, char *err, size_t err_len)
 {
 	struct json_tokener *tok;
@@ -145,6 +161,10 @@ int ny_ipc_request_parse(const char *line, size_t len, struct ny_ipc_request *ou
 	}
 	if (memchr(line, '\0', len)) {
 		snprintf(err, err_len, "invalid JSON: NUL byte in the request");
+		return -EINVAL;
+	}
+	if (outside_quote(line, len)) { /* json-c takes 'single-quoted' strings even in strict mode */
+		snprintf(err, err_len, "invalid JSON: single-quoted string");
 		return -EINVAL;
 	}
 	if (!(tok = json_tokener_new_ex(32)))

@@ -403,6 +403,7 @@ static void accept_one(struct ny_ipc_server *s)
 	pthread_attr_t attr;
 	pthread_t thread;
 	struct conn *c;
+	int err;
 
 	if (fd < 0)
 		return;
@@ -425,9 +426,9 @@ static void accept_one(struct ny_ipc_server *s)
 	c->fd = fd;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	if (pthread_create(&thread, &attr, conn_main, c) != 0) {
+	if ((err = pthread_create(&thread, &attr, conn_main, c)) != 0) {
 		pthread_mutex_unlock(&s->lock);
+		ny_log_warn("ipc", "cannot start a connection thread: %s", strerror(err));
 		pthread_attr_destroy(&attr);
 		close(fd);
 		free(c->buf);

@@ -163,6 +163,8 @@ int ny_ipc_request_parse(const char *line, size_t len, struct ny_ipc_request *ou
 		snprintf(err, err_len, "invalid JSON: NUL byte in the request");
 		return -EINVAL;
 	}
+	if (strspn(line, " \t\r") >= len)
+		return 0; /* an empty request: "unknown method" (reference §5.4) */
 	if (outside_quote(line, len)) { /* json-c takes 'single-quoted' strings even in strict mode */
 		snprintf(err, err_len, "invalid JSON: single-quoted string");
 		return -EINVAL;

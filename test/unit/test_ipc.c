@@ -32,7 +32,8 @@ static const struct req_case valid[] = {
 	{ "{\"probe\":{\"peerId\":\"b\",\"timeoutMs\":99999}}", 0, NY_IPC_PROBE, "b", NY_IPC_PROBE_MAX_MS },
 	{ "{\"probe\":{\"peerId\":\"b\"}}", 0, NY_IPC_PROBE, "b", 0 },
 	{ "{}", 0, NY_IPC_UNKNOWN, "", 0 },
-	{ "", -EINVAL, NY_IPC_UNKNOWN, "", 0 },
+	{ "", 0, NY_IPC_UNKNOWN, "", 0 },
+	{ " \r", 0, NY_IPC_UNKNOWN, "", 0 },
 	{ "{\"status\":null}", 0, NY_IPC_UNKNOWN, "", 0 },
 };
 

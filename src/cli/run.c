@@ -14,6 +14,7 @@
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
 #include "nylon/hooks.h"
+#include "nylon/ipc.h"
 #include "nylon/sys.h"
 
 #define NY_TUN_MTU 1420
@@ -214,6 +215,8 @@ static int run(const struct run_opts *o)
 	struct ny_dp_node dp;
 	struct ny_dp_config cfg;
 	struct ny_sys *sys = NULL;
+	struct ny_ipc_server *ipc = NULL;
+	struct ny_cli_reload_ctx reload_ctx = { 0 };
 	bool dp_ready = false;
 	bool hooks_up = false; /* pre_up ran: the down hooks run at exit */
 	char err[256] = "";
@@ -263,10 +266,19 @@ static int run(const struct run_opts *o)
 		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
 	ny_hooks_run(node, NY_HOOK_POST_UP);
+	/* The UAPI/IPC socket, once the node answers (reference §5.4). */
+	ny_cli_reload_ctx_init(&reload_ctx, o->central);
+	if ((ret = ny_ipc_server_start(&ipc, NULL, cfg.ifname,
+				       &(struct ny_ipc_ops){ .node = &dp, .reload = ny_cli_reload_interim,
+							     .reload_ctx = &reload_ctx },
+				       err, sizeof(err))) < 0)
+		goto fail_dp;
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
 	ret = wait_for_signal();
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
+	ny_ipc_server_stop(ipc);
+	ipc = NULL;
 	ny_dp_node_stop(&dp);
 	log_stats(&dp);
 	ret = 0;
@@ -275,6 +287,8 @@ fail_dp:
 	ret = 1;
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
+	ny_ipc_server_stop(ipc);
+	ny_cli_reload_ctx_free(&reload_ctx);
 	if (dp_ready)
 		ny_dp_node_stop(&dp); /* the routing thread removes its routes (already stopped on a clean shutdown) */
 	if (sys) {

@@ -49,6 +49,8 @@ void ny_prom_free(struct ny_prom *p);
  * fails with it, so callers may add many samples and check once. */
 int ny_prom_add(struct ny_prom *p, const char *name, enum ny_prom_type type, const char *help,
 		const struct ny_prom_label *labels, size_t n_labels, double value);
+/* The first error of ny_prom_add, 0 if none. */
+int ny_prom_error(const struct ny_prom *p);
 /* The exposition: families in the order of their first sample, each as "# HELP", "# TYPE" and its samples in the
  * order they were added. *out is NUL-terminated and malloc'd (free()). 0, the first error of ny_prom_add, -EEXIST
  * when two samples of a family have the same label set (a duplicate series), -ENOMEM. */

@@ -218,6 +218,11 @@ int ny_prom_add(struct ny_prom *p, const char *name, enum ny_prom_type type, con
 	return 0;
 }
 
+int ny_prom_error(const struct ny_prom *p)
+{
+	return p->err;
+}
+
 static int cmp_labels(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -90,7 +90,7 @@ static enum MHD_Result serve_metrics(struct ny_obs_server *s, struct MHD_Connect
 	ny_prom_free(p);
 	if (ret < 0) {
 		/* A renderer bug (a bad name, a duplicate series): say so rather than serve a scrape Prometheus rejects. */
-		ny_log_error("obs", "metrics: rendering failed: %s", strerror(-ret));
+		ny_log_error("obs", "metrics: rendering failed: %s", ret == -EEXIST ? "a duplicate series" : strerror(-ret));
 		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics rendering failed\n");
 	}
 	return respond(conn, MHD_HTTP_OK, PROM_TEXT, body, len, MHD_RESPMEM_MUST_FREE);
@@ -246,9 +246,9 @@ int ny_obs_server_start(struct ny_obs_server **out, const char *addr, const stru
 	}
 	s->daemon = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)NY_OBS_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)NY_OBS_CONNECTION_TIMEOUT_S,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+		NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, or it warns */
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)NY_OBS_CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)NY_OBS_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
 	if (!s->daemon) {
 		/* libmicrohttpd may already have closed fd on its failure path: leave it rather than risk closing a
 		 * descriptor another thread has since been given. This only happens at start, which then fails. */

@@ -170,6 +170,20 @@ struct ny_router_nb_route_info {
 size_t ny_router_neighbour_routes(const struct ny_router *r, size_t nb, struct ny_router_nb_route_info *out,
 				  size_t cap);
 
+/* Prefixes this node advertises as their origin (reference §3.5 `Advertised`): its own, and its passive clients'. */
+struct ny_router_advert_info {
+	struct ny_conf_cidr prefix;
+	size_t owner_node;   /* self, or the client */
+	uint32_t metric;
+	uint64_t expiry;     /* ns, same clock as now; UINT64_MAX for self's prefixes */
+	bool passive_hold;
+};
+size_t ny_router_advertised(const struct ny_router *r, struct ny_router_advert_info *out, size_t cap);
+
+/* The neighbour slots that acknowledged the retraction of prefix's selected route; 0 for an unknown prefix. */
+size_t ny_router_retracted_by(const struct ny_router *r, const struct ny_conf_cidr *prefix, size_t *nb_out,
+			      size_t cap);
+
 /* Link metric last set for slot nb (INF when down or a client). */
 uint32_t ny_router_link_metric(const struct ny_router *r, size_t nb);
 size_t ny_router_neighbour_node(const struct ny_router *r, size_t nb);

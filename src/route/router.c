@@ -780,6 +780,40 @@ size_t ny_router_neighbour_routes(const struct ny_router *r, size_t nb, struct n
 	return n;
 }
 
+size_t ny_router_advertised(const struct ny_router *r, struct ny_router_advert_info *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < r->n_pfx; i++) {
+		const struct advert *a = &r->pfx[i].adv;
+
+		if (!a->present)
+			continue;
+		if (n < cap)
+			out[n] = (struct ny_router_advert_info){.prefix = r->pfx[i].cidr, .owner_node = a->owner,
+								 .metric = a->metric, .expiry = a->expiry,
+								 .passive_hold = a->passive_hold};
+		n++;
+	}
+	return n;
+}
+
+size_t ny_router_retracted_by(const struct ny_router *r, const struct ny_conf_cidr *prefix, size_t *nb_out,
+			      size_t cap)
+{
+	uint32_t pid = rt_pfx_find(r, prefix);
+	const struct sel *s;
+
+	if (pid == NONE32)
+		return 0;
+	s = &r->pfx[pid].sel;
+	if (!s->present)
+		return 0;
+	for (uint32_t i = 0; i < s->n_retracted && i < cap; i++)
+		nb_out[i] = s->retracted_by[i];
+	return s->n_retracted;
+}
+
 uint32_t ny_router_link_metric(const struct ny_router *r, size_t nb)
 {
 	return nb < r->n_nbs ? r->nbs[nb].link : NY_ROUTE_INF;

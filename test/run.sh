@@ -20,11 +20,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$build/asan" && ctest --output-on-failure --timeout 300)
 
 # Criterion's workers cannot start under TSan (its arena mmap fails), so TSan watches the daemon in the scenarios.
-echo "== build: gcc, ThreadSanitizer (the concurrent parts: I/O backends, shards, control thread)"
+echo "== build: gcc, ThreadSanitizer (the concurrent parts: I/O backends, shards, control and routing threads)"
 cmake -S "$top" -B "$build/tsan" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=thread -DNY_BUILD_BENCH=OFF
 cmake --build "$build/tsan" -j "$jobs"
 (cd "$build/tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	ctest --output-on-failure --timeout 300 -R 'netns\.run_two_nodes|netns\.run_wg_client$')
+	ctest --output-on-failure --timeout 300 -R 'netns\.run_two_nodes|netns\.run_wg_client$|netns\.route_line$|netns\.route_failover$')
 
 echo "== build: clang, libFuzzer + ASan"
 CC=clang cmake -S "$top" -B "$build/fuzz" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=address \

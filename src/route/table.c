@@ -22,8 +22,10 @@
 #define INDEX_MAX 0x7fffffffu    /* node and leaf indexes must leave DIRECT_LEAF free */
 
 /* popcnt is not in the x86-64 baseline; without it __builtin_popcountll is a library call that would cost more
- * than the rest of a lookup. Clone the lookups for CPUs that have it (resolved once, through an ifunc). */
-#if defined(__x86_64__) && !defined(__POPCNT__)
+ * than the rest of a lookup. Clone the lookups for CPUs that have it (resolved once, through an ifunc). Not under
+ * ThreadSanitizer: the dynamic loader runs ifunc resolvers before its runtime is up, and the instrumented resolver
+ * crashes the process at load. */
+#if defined(__x86_64__) && !defined(__POPCNT__) && !defined(__SANITIZE_THREAD__)
 #define HOT_CLONES __attribute__((target_clones("popcnt", "default")))
 #else
 #define HOT_CLONES

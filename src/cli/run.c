@@ -13,6 +13,7 @@
 #include "nylon/cli.h"
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
+#include "nylon/obs.h"
 #include "nylon/sys.h"
 
 #define NY_TUN_MTU 1420
@@ -211,6 +212,7 @@ static int run(const struct run_opts *o)
 	struct ny_dp_node dp;
 	struct ny_dp_config cfg;
 	struct ny_sys *sys = NULL;
+	struct ny_obs_server *obs = NULL;
 	bool dp_ready = false;
 	char err[256] = "";
 	sigset_t set;
@@ -256,10 +258,16 @@ static int run(const struct run_opts *o)
 			goto fail_dp;
 		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
+	/* Observability (reference §5.3) once the node is up; a listen error is fatal, as nylon's. */
+	if (node->observability_addr &&
+	    ny_obs_server_start(&obs, node->observability_addr, central, ny_obs_node_source(&dp), err, sizeof(err)) < 0)
+		goto fail_dp;
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
 	ret = wait_for_signal();
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
+	ny_obs_server_stop(obs); /* first: no scrape may read a node being taken down */
+	obs = NULL;
 	ny_dp_node_stop(&dp);
 	log_stats(&dp);
 	ret = 0;
@@ -268,6 +276,7 @@ fail_dp:
 	ret = 1;
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
+	ny_obs_server_stop(obs);
 	if (sys) {
 		ny_sys_undo_all(sys);
 		ny_sys_close(sys);

@@ -5,12 +5,14 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nylon/conf.h"
@@ -20,6 +22,7 @@
 
 struct stub {
 	int ready_ret;
+	int ready_sleep_ms; /* a routing thread slow to answer */
 	int metrics_ret;
 	bool duplicate;
 	atomic_int ready_timeout;
@@ -30,6 +33,8 @@ static int stub_ready(void *ctx, int timeout_ms)
 	struct stub *s = ctx;
 
 	atomic_store(&s->ready_timeout, timeout_ms);
+	if (s->ready_sleep_ms)
+		usleep((useconds_t)s->ready_sleep_ms * 1000);
 	return s->ready_ret;
 }
 
@@ -315,4 +320,39 @@ Test(obs_http, host_name_and_ipv6_listen)
 	request_at(AF_INET6, ny_obs_server_port(s), "GET", "/healthz", &r);
 	cr_expect_eq(r.status, 200);
 	ny_obs_server_stop(s);
+}
+
+static void *slow_readyz(void *arg)
+{
+	struct reply *r = arg;
+
+	request("GET", "/readyz", r);
+	return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Each connection has its own thread: a readiness check waiting on the routing thread holds up nothing else. */
+Test(obs_http, slow_readyz_does_not_block_healthz)
+{
+	static struct reply slow;
+	struct reply r;
+	pthread_t t;
+	uint64_t t0;
+
+	stub.ready_sleep_ms = 2000;
+	cr_assert_eq(pthread_create(&t, NULL, slow_readyz, &slow), 0);
+	usleep(200 * 1000); /* the readyz request is in the stub */
+	t0 = now_ms();
+	request("GET", "/healthz", &r);
+	cr_expect_eq(r.status, 200);
+	cr_expect_lt(now_ms() - t0, 1500, "healthz waited for readyz: %llu ms", (unsigned long long)(now_ms() - t0));
+	pthread_join(t, NULL);
+	cr_expect_eq(slow.status, 200);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Failover time of the mesh: the five-node topology of test/netns/route_failover.sh (two disjoint paths between
 # alice and charlie: through bob, through vps), default timers. Each run starts the five nodes afresh, waits
-# until alice reaches charlie, finds the relay alice -> charlie uses (traceroute), cuts alice's link to it at both
+# until alice reaches charlie and --settle seconds have passed since the start (link metrics are a 1 s placeholder
+# until 15 probe samples, reference §3.4: a cut before that would time route changes caused by the metrics
+# settling, not by the cut), finds the relay alice -> charlie uses (traceroute), cuts alice's link to it at both
 # ends, and pings charlie from alice every 100 ms (bounded) until the first reply: the figure is the time from the
 # cut to that reply (ping's receive timestamp). Then the link is restored and the nodes are stopped (the clean
 # shutdown checks apply).
@@ -16,7 +18,7 @@
 # the recompute. One line per run, then the median, the minimum and the maximum; a run that does not fail over
 # within --bound seconds ends the benchmark with the node logs.
 #
-# Usage: sudo bench/failover_netns.sh [--runs N] [--bound S] [--nylon-args "ARGS"] [--build-dir DIR]
+# Usage: sudo bench/failover_netns.sh [--runs N] [--bound S] [--settle S] [--nylon-args "ARGS"] [--build-dir DIR]
 #   --nylon-args is passed to every `nylon run`, e.g. "--io epoll".
 # Needs root, /dev/net/tun, ping, traceroute and python3 (exit 77 without). Removes everything it made.
 set -eu -o pipefail
@@ -24,6 +26,7 @@ set -eu -o pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=5
 bound=20
+settle=25
 converge=45
 nylon_args=""
 build_dir=${NY_BUILD_DIR:-$top/build}
@@ -36,14 +39,15 @@ while (($#)); do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
 	--bound) bound=$2; shift 2 ;;
+	--settle) settle=$2; shift 2 ;;
 	--nylon-args) nylon_args=$2; shift 2 ;;
 	--build-dir) build_dir=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "failover_netns: unknown argument '$1'" >&2; usage 2 ;;
 	esac
 done
-[[ "$runs" =~ ^[1-9][0-9]*$ && "$bound" =~ ^[1-9][0-9]*$ ]] ||
-	{ echo "failover_netns: --runs and --bound take positive integers" >&2; exit 2; }
+[[ "$runs" =~ ^[1-9][0-9]*$ && "$bound" =~ ^[1-9][0-9]*$ && "$settle" =~ ^[0-9]+$ ]] ||
+	{ echo "failover_netns: --runs and --bound take positive integers, --settle a whole number" >&2; exit 2; }
 export NY_BUILD_DIR=$build_dir NY_NYLON_ARGS=$nylon_args
 
 source "$top/test/netns/lib.sh"
@@ -62,13 +66,17 @@ nym_forwarding vps
 alice4=$(nym_addr4 alice) charlie4=$(nym_addr4 charlie)
 
 echo "failover_netns: $(uname -sr), $(nproc) CPUs, load at start:$(uptime | sed 's/.*load average://')"
-echo "failover_netns: $runs runs, ping every 100 ms for at most $bound s after the cut; nylon args: '$nylon_args'"
+echo "failover_netns: $runs runs, cut $settle s after start, ping every 100 ms for at most $bound s after the cut;" \
+	"nylon args: '$nylon_args'"
 
 figures=()
 for ((run = 1; run <= runs; run++)); do
+	started=$(date +%s)
 	nym_start_all >&2
 	ny_wait_for "$converge" nym_ping_once alice "$charlie4" ||
 		nym_fail "run $run: alice does not reach charlie within $converge s of starting"
+	wait_s=$((started + settle - $(date +%s)))
+	((wait_s <= 0)) || sleep "$wait_s"
 	relay=$(nym_relay alice "$charlie4" 10)
 	[[ "$relay" == bob || "$relay" == vps ]] || nym_fail "run $run: alice -> charlie goes through '$relay'"
 	ms=$(nym_failover_ms alice "$charlie4" alice "$relay" "$bound")

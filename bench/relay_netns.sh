@@ -81,15 +81,16 @@ PY
 # phase NAME RUN GRAPH_PAIR...: configs for that graph, its routers started, a -> c reachable, one measurement,
 # routers stopped. Prints the figure line; appends "NAME gbps" to the results.
 phase() {
-	local name=$1 run=$2 gbps hops
+	local name=$1 run=$2 gbps graph
 	shift 2
+	graph=$(printf '%s / ' "$@")
 	nym_write_configs "$@" >&2
 	if [[ "$name" == relay ]]; then nym_start a b c >&2; else nym_start a c >&2; fi
 	ny_wait_for "$converge" nym_ping_once a "$c4" || nym_fail "$name run $run: a does not reach c within $converge s"
 	ny_wait_for 5 server_listening || nym_fail "the iperf3 server is not listening: $(cat "$NYN_TMP/iperf3-server.log")"
 	gbps=$(measure "$name" "$run")
 	nym_stop_all >&2
-	printf 'relay_netns run %d %-6s a -> c (%s): %s Gbit/s\n' "$run" "$name" "$*" "$gbps"
+	printf 'relay_netns run %d %-6s a -> c (graph %s): %s Gbit/s\n' "$run" "$name" "${graph% / }" "$gbps"
 	echo "$name $gbps" >>"$NYN_TMP/results"
 }
 

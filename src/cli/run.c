@@ -13,6 +13,7 @@
 #include "nylon/cli.h"
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
+#include "nylon/hooks.h"
 #include "nylon/obs.h"
 #include "nylon/sys.h"
 
@@ -27,6 +28,7 @@ struct run_opts {
 	const char *io;
 	const char *aead;
 	bool no_offload;
+	bool json;
 };
 
 static void usage(FILE *f)
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 	      "  -n, --node <path>     node config (default ./node.yaml)\n"
 	      "  -l, --log <path>      also append logs to this file (overrides node.yaml log_path)\n"
 	      "  -v, --verbose         debug logs\n"
+	      "  -j, --json            logs on stderr as JSON lines (the --log file stays text)\n"
 	      "      --shards <n>      data-plane threads (default: node.yaml `shards`, else one per CPU)\n"
 	      "      --io <backend>    auto | io_uring | epoll (default: node.yaml `io_backend`, else auto)\n"
 	      "      --aead <impl>     openssl | sodium (default: node.yaml `aead`, else openssl)\n"
@@ -53,9 +56,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },      { "shards", required_argument, NULL, 's' },
 		{ "io", required_argument, NULL, 'i' },     { "aead", required_argument, NULL, 'a' },
 		{ "no-offload", no_argument, NULL, 'o' },   { "help", no_argument, NULL, 'h' },
-		{ "log", required_argument, NULL, 'l' },
+		{ "log", required_argument, NULL, 'l' },     { "json", no_argument, NULL, 'j' },
 		/* nylon's flags that this implementation does not have yet: refused by name, not as unknown. */
-		{ "json", no_argument, NULL, 'X' },         { "dbg-probe", no_argument, NULL, 'X' },
+		{ "dbg-probe", no_argument, NULL, 'X' },
 		{ "dbg-wg", no_argument, NULL, 'X' },       { "dbg-repo", no_argument, NULL, 'X' },
 		{ "dbg-perf", no_argument, NULL, 'X' },     { "dbg-trace", no_argument, NULL, 'X' },
 		{ "dbg-trace-tc", no_argument, NULL, 'X' },
@@ -74,8 +77,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'n': o->node = optarg; break;
 		case 'v': o->verbose = 1; break;
 		case 'l': o->log = optarg; break;
+		case 'j': o->json = true; break;
 		case 'X':
-		case 'j':
 		case 'p':
 		case 'w':
 			fprintf(stderr, "Error: run: %s is not supported by this version of nylon yet\n", argv[optind - 1]);
@@ -214,6 +217,7 @@ static int run(const struct run_opts *o)
 	struct ny_sys *sys = NULL;
 	struct ny_obs_server *obs = NULL;
 	bool dp_ready = false;
+	bool hooks_up = false; /* pre_up ran: the down hooks run at exit */
 	char err[256] = "";
 	sigset_t set;
 	int ret;
@@ -245,6 +249,8 @@ static int run(const struct run_opts *o)
 		    "udp gro %s", node->id, cfg.ifname, cfg.port, dp.n_shards, ny_dp_node_backend(&dp),
 		    ny_aead_provider_name(cfg.aead), dp.features.tun_vnet ? "on" : "off",
 		    dp.features.udp_gso ? "on" : "off", dp.features.udp_gro ? "on" : "off");
+	hooks_up = true;
+	ny_hooks_run(node, NY_HOOK_PRE_UP); /* device up with peers; no address, link down (reference §5.5) */
 	if (!node->no_net_configure) {
 		const struct ny_conf_peer *self = ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->id));
 
@@ -258,6 +264,7 @@ static int run(const struct run_opts *o)
 			goto fail_dp;
 		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
+	ny_hooks_run(node, NY_HOOK_POST_UP);
 	/* Observability (reference §5.3) once the node is up; a listen error is fatal, as nylon's. */
 	if (node->observability_addr &&
 	    ny_obs_server_start(&obs, node->observability_addr, central, ny_obs_node_source(&dp), err, sizeof(err)) < 0)
@@ -277,12 +284,18 @@ fail_dp:
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
 	ny_obs_server_stop(obs);
+	if (dp_ready)
+		ny_dp_node_stop(&dp); /* the routing thread removes its routes (already stopped on a clean shutdown) */
 	if (sys) {
 		ny_sys_undo_all(sys);
 		ny_sys_close(sys);
 	}
+	if (hooks_up)
+		ny_hooks_run(node, NY_HOOK_PRE_DOWN); /* routes and addresses gone, device still there (§5.5) */
 	if (dp_ready)
 		ny_dp_node_destroy(&dp); /* closing the last TUN queue removes the interface */
+	if (hooks_up)
+		ny_hooks_run(node, NY_HOOK_POST_DOWN);
 	ny_conf_node_free(node);
 	ny_conf_central_free(central);
 	ny_log_close_file();
@@ -304,6 +317,8 @@ int ny_cli_run(int argc, char **argv)
 		return ret;
 	if (o.verbose)
 		ny_log_set_level(NY_LOG_DEBUG);
+	if (o.json)
+		ny_log_set_format(NY_LOG_FORMAT_JSON);
 	if (ny_crypto_init() < 0) {
 		fputs("Error: run: libsodium failed to initialise\n", stderr);
 		return 1;

@@ -20,16 +20,26 @@
 #define DIRECT_BITS_MIN 8
 #define DIRECT_LEAF 0x80000000u  /* a direct entry with this bit is a leaf index, else a node index */
 #define INDEX_MAX 0x7fffffffu    /* node and leaf indexes must leave DIRECT_LEAF free */
+#define CACHED_MAX (256u << 10)  /* a table this small stays in L2; batches of it are plain loops */
 
-/* popcnt is not in the x86-64 baseline; without it __builtin_popcountll is a library call that would cost more
- * than the rest of a lookup. Clone the lookups for CPUs that have it (resolved once, through an ifunc). Not under
- * ThreadSanitizer: the dynamic loader runs ifunc resolvers before its runtime is up, and the instrumented resolver
- * crashes the process at load. */
-#if defined(__x86_64__) && !defined(__POPCNT__) && !defined(__SANITIZE_THREAD__)
-#define HOT_CLONES __attribute__((target_clones("popcnt", "default")))
+/* popcnt is not in the x86-64 baseline; without it __builtin_popcountll is a library call that costs more than
+ * the rest of a lookup. There, every lookup is compiled twice, with and without popcnt, and a table records when
+ * it is built whether this CPU has it. (Not target_clones: clang 14 does not export the dispatched symbol.) */
+#if defined(__x86_64__) && !defined(__POPCNT__)
+#define POPCNT_DISPATCH 1
+#define TARGET_POPCNT __attribute__((target("popcnt")))
 #else
-#define HOT_CLONES
+#define POPCNT_DISPATCH 0
+#define TARGET_POPCNT
 #endif
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* name_popcnt() and name_plain(): one body compiled with and without popcnt. Not inlined into the public
+ * function, whose fast path is then a test and a tail call. */
+#define NOINLINE __attribute__((noinline))
+#define TWICE(ret, name, params, call)                                   \
+	TARGET_POPCNT NOINLINE static ret name##_popcnt params { call; } \
+	NOINLINE static ret name##_plain params { call; }
 
 /* One node: which of the 64 slots descend (child), where each run of equal leaf values starts among the other
  * slots (leafrun), and where this node's children and leaves start in their arrays. Slot v's child is
@@ -42,13 +52,18 @@ struct rt_node {
 	uint32_t child_base;
 };
 
-/* One family's trie. direct[] is indexed by the top dbits bits of the address. */
+/* One family's trie. direct[] is indexed by the top dbits bits of the address. Leaves are the largest array a
+ * lookup touches; they are 16-bit (leaves16, NONE stored as LEAF16_NONE) when every value of the family fits,
+ * as next-hop indexes do, and 32-bit (leaves32) otherwise. */
 struct rt_trie {
 	const uint32_t *direct;
 	const struct rt_node *nodes;
-	const uint32_t *leaves;
+	const uint16_t *leaves16;
+	const uint32_t *leaves32;
 	unsigned dbits;
 };
+
+#define LEAF16_NONE 0xffffu
 
 /* The prefix lists kept for exact match, sorted by (address, length). */
 struct rt_prefix4 {
@@ -69,6 +84,8 @@ struct ny_route_table {
 	const struct rt_prefix6 *p6;
 	size_t n4, n6;
 	size_t memory;
+	bool popcnt; /* this CPU has popcnt: run the *_popcnt lookups */
+	bool cached; /* small enough to stay in cache: batches gain nothing from lock-step and prefetches */
 };
 
 /* ---- builder ---- */
@@ -309,7 +326,8 @@ static int build_node(struct tbuild *tb, size_t at, unsigned d, size_t lo, size_
 	child_base = take_nodes(tb, (size_t)__builtin_popcountll(child));
 	if (leaf_base < 0 || child_base < 0)
 		return -ENOMEM;
-	memcpy(tb->leaves + leaf_base, run, nrun * sizeof(run[0]));
+	if (nrun) /* a node whose 64 slots all descend has none, and leaves may not be allocated yet */
+		memcpy(tb->leaves + leaf_base, run, nrun * sizeof(run[0]));
 	tb->nodes[at] = (struct rt_node){ .child = child, .leafrun = leafrun, .leaf_base = (uint32_t)leaf_base,
 					  .child_base = (uint32_t)child_base };
 	for (v = 0; v < 64; v++) {
@@ -431,6 +449,23 @@ static void *table_alloc(size_t size)
 	return p;
 }
 
+static bool leaves_fit16(const struct tbuild *tb)
+{
+	for (size_t i = 0; i < tb->n_leaves; i++)
+		if (tb->leaves[i] >= LEAF16_NONE && tb->leaves[i] != NY_ROUTE_TABLE_NONE)
+			return false;
+	return true;
+}
+
+static uint16_t *narrow(void *dst, const uint32_t *leaves, size_t n)
+{
+	uint16_t *out = dst;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = leaves[i] == NY_ROUTE_TABLE_NONE ? LEAF16_NONE : (uint16_t)leaves[i];
+	return out;
+}
+
 /* Lays out [header | direct4 | direct6 | nodes4 | nodes6 | leaves4 | leaves6 | prefixes4 | prefixes6]. */
 static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b6, const struct bfamily *f4,
 					     const struct bfamily *f6)
@@ -446,21 +481,27 @@ static struct ny_route_table *table_assemble(struct tbuild *b4, struct tbuild *b
 	for (i = 0; i < 2; i++)
 		off[k++] = size, size = align64(size + tbs[i]->n_nodes * sizeof(struct rt_node));
 	for (i = 0; i < 2; i++)
-		off[k++] = size, size = align64(size + tbs[i]->n_leaves * sizeof(uint32_t));
+		off[k++] = size, size = align64(size + tbs[i]->n_leaves * (leaves_fit16(tbs[i]) ? 2 : 4));
 	off[k++] = size, size = align64(size + f4->n * sizeof(struct rt_prefix4));
 	off[k++] = size, size = align64(size + f6->n * sizeof(struct rt_prefix6));
 	base = table_alloc(size);
 	if (!base)
 		return NULL;
 	t = (struct ny_route_table *)base;
-	*t = (struct ny_route_table){ .n4 = f4->n, .n6 = f6->n, .memory = size };
+	*t = (struct ny_route_table){ .n4 = f4->n, .n6 = f6->n, .memory = size, .cached = size <= CACHED_MAX };
+#if POPCNT_DISPATCH
+	t->popcnt = __builtin_cpu_supports("popcnt");
+#endif
 	for (i = 0; i < 2; i++) {
 		struct rt_trie *tr = i ? &t->v6 : &t->v4;
 
 		tr->dbits = tbs[i]->dbits;
 		tr->direct = copy(base + off[1 + i], tbs[i]->direct, ((size_t)1 << tbs[i]->dbits) * sizeof(uint32_t));
 		tr->nodes = copy(base + off[3 + i], tbs[i]->nodes, tbs[i]->n_nodes * sizeof(struct rt_node));
-		tr->leaves = copy(base + off[5 + i], tbs[i]->leaves, tbs[i]->n_leaves * sizeof(uint32_t));
+		if (leaves_fit16(tbs[i]))
+			tr->leaves16 = narrow(base + off[5 + i], tbs[i]->leaves, tbs[i]->n_leaves);
+		else
+			tr->leaves32 = copy(base + off[5 + i], tbs[i]->leaves, tbs[i]->n_leaves * sizeof(uint32_t));
 	}
 	t->p4 = (const struct rt_prefix4 *)(base + off[7]);
 	for (i = 0; i < f4->n; i++)
@@ -501,6 +542,21 @@ void ny_route_table_free(struct ny_route_table *t)
 
 /* ---- lookups ---- */
 
+static inline uint32_t leaf_value(const struct rt_trie *tr, uint32_t i)
+{
+	uint32_t x;
+
+	if (!tr->leaves16)
+		return tr->leaves32[i];
+	x = tr->leaves16[i];
+	return x == LEAF16_NONE ? NY_ROUTE_TABLE_NONE : x;
+}
+
+static inline const void *leaf_addr(const struct rt_trie *tr, uint32_t i)
+{
+	return tr->leaves16 ? (const void *)&tr->leaves16[i] : (const void *)&tr->leaves32[i];
+}
+
 /* Bits 0..v of a word. */
 static inline uint64_t upto(unsigned v)
 {
@@ -508,50 +564,40 @@ static inline uint64_t upto(unsigned v)
 }
 
 /* Walks one family's trie for a left-aligned key. IPv4 keys stay in hi (wide false): their depths stay below 32,
- * and a 64-bit shift is cheaper than a 128-bit one. */
-static inline uint32_t trie_lookup(const struct rt_trie *tr, uint64_t hi, uint64_t lo, bool wide)
+ * and a 64-bit shift is cheaper than a 128-bit one. (Walking a sentinel node instead of branching on a direct
+ * leaf, and walking a fixed number of levels without branches, both measured slower: in a big IPv4 table the
+ * branches are well predicted, as most addresses end at the first node.) */
+static ALWAYS_INLINE uint32_t trie_lookup(const struct rt_trie *tr, uint64_t hi, uint64_t lo, bool wide)
 {
 	uint32_t e = tr->direct[hi >> (64 - tr->dbits)];
 	const struct rt_node *n;
 	unsigned d = tr->dbits, v;
 
 	if (e & DIRECT_LEAF)
-		return tr->leaves[e & ~DIRECT_LEAF];
+		return leaf_value(tr, e & ~DIRECT_LEAF);
 	n = &tr->nodes[e];
 	for (;;) {
 		v = wide ? key_chunk(hi, lo, d) : (unsigned)((hi << d) >> (64 - STRIDE));
 		if (!(n->child & (1ull << v)))
-			return tr->leaves[n->leaf_base + (unsigned)__builtin_popcountll(n->leafrun & upto(v)) - 1];
-		n = &tr->nodes[n->child_base + (unsigned)__builtin_popcountll(n->child & upto(v)) - 1];
+			return leaf_value(tr, n->leaf_base + (uint32_t)__builtin_popcountll(n->leafrun & upto(v)) - 1);
+		n = &tr->nodes[n->child_base + (uint32_t)__builtin_popcountll(n->child & upto(v)) - 1];
 		d += STRIDE;
 	}
 }
 
-static inline uint32_t lookup4(const struct ny_route_table *t, const uint8_t *addr)
+static ALWAYS_INLINE uint32_t lookup4(const struct ny_route_table *t, const uint8_t *addr)
 {
 	return trie_lookup(&t->v4, (uint64_t)load_be32(addr) << 32, 0, false);
 }
 
-static inline uint32_t lookup6(const struct ny_route_table *t, const uint8_t *addr)
+static ALWAYS_INLINE uint32_t lookup6(const struct ny_route_table *t, const uint8_t *addr)
 {
 	return trie_lookup(&t->v6, load_be64(addr), load_be64(addr + 8), true);
 }
 
-HOT_CLONES uint32_t ny_route_table_lookup4(const struct ny_route_table *t, const uint8_t addr[4])
-{
-	return t ? lookup4(t, addr) : NY_ROUTE_TABLE_NONE;
-}
-
-HOT_CLONES uint32_t ny_route_table_lookup6(const struct ny_route_table *t, const uint8_t addr[16])
-{
-	return t ? lookup6(t, addr) : NY_ROUTE_TABLE_NONE;
-}
-
 /* Destination address: IPv4 header bytes 16..19 (RFC 791 §3.1), IPv6 bytes 24..39 (RFC 8200 §3). */
-HOT_CLONES uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header)
+static ALWAYS_INLINE uint32_t lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header)
 {
-	if (!t)
-		return NY_ROUTE_TABLE_NONE;
 	switch (ip_header[0] >> 4) {
 	case 4:
 		return lookup4(t, ip_header + 16);
@@ -560,6 +606,210 @@ HOT_CLONES uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t,
 	default:
 		return NY_ROUTE_TABLE_NONE;
 	}
+}
+
+TWICE(uint32_t, lookup4, (const struct ny_route_table *t, const uint8_t *a), return lookup4(t, a))
+TWICE(uint32_t, lookup6, (const struct ny_route_table *t, const uint8_t *a), return lookup6(t, a))
+TWICE(uint32_t, lookup_packet, (const struct ny_route_table *t, const uint8_t *h), return lookup_packet(t, h))
+
+static bool use_popcnt(const struct ny_route_table *t)
+{
+	return !POPCNT_DISPATCH || t->popcnt;
+}
+
+uint32_t ny_route_table_lookup4(const struct ny_route_table *t, const uint8_t addr[4])
+{
+	if (!t)
+		return NY_ROUTE_TABLE_NONE;
+	return use_popcnt(t) ? lookup4_popcnt(t, addr) : lookup4_plain(t, addr);
+}
+
+uint32_t ny_route_table_lookup6(const struct ny_route_table *t, const uint8_t addr[16])
+{
+	if (!t)
+		return NY_ROUTE_TABLE_NONE;
+	return use_popcnt(t) ? lookup6_popcnt(t, addr) : lookup6_plain(t, addr);
+}
+
+uint32_t ny_route_table_lookup_packet(const struct ny_route_table *t, const uint8_t *ip_header)
+{
+	if (!t)
+		return NY_ROUTE_TABLE_NONE;
+	return use_popcnt(t) ? lookup_packet_popcnt(t, ip_header) : lookup_packet_plain(t, ip_header);
+}
+
+/* ---- batches ----
+ *
+ * One lookup is a chain of dependent loads (direct entry, nodes, leaf); on a big table most of them miss the
+ * cache, and a lookup whose depth the CPU mispredicts cannot overlap with the next one. A batch walks up to
+ * BATCH lookups in lock-step instead: each round advances every unfinished lookup by one node and prefetches the
+ * node (or leaf) it will read in the next round, so the misses of the whole batch are in flight together.
+ */
+#define BATCH 128 /* 64 and 128 measured alike or better than 32: a round must outlast the misses it waits for */
+
+_Static_assert(BATCH <= 256, "walk_batch keeps indexes in uint8_t");
+
+struct walk {
+	uint64_t hi, lo;
+	const struct rt_trie *tr; /* NULL: no lookup (not IP), the answer is NONE */
+	uint32_t at;              /* node index while walking, leaf index once done */
+	unsigned d;
+};
+
+static ALWAYS_INLINE void walk_batch(struct walk *w, unsigned n, uint32_t *out)
+{
+	uint8_t live[BATCH]; /* indexes into w[] */
+	unsigned i, k, n_live = 0, still;
+
+	for (i = 0; i < n; i++)
+		if (w[i].tr)
+			__builtin_prefetch(&w[i].tr->direct[w[i].hi >> (64 - w[i].tr->dbits)]);
+	for (i = 0; i < n; i++) {
+		const struct rt_trie *tr = w[i].tr;
+		uint32_t e;
+
+		if (!tr)
+			continue;
+		e = tr->direct[w[i].hi >> (64 - tr->dbits)];
+		w[i].d = tr->dbits;
+		w[i].at = e & ~DIRECT_LEAF;
+		if (e & DIRECT_LEAF) {
+			__builtin_prefetch(leaf_addr(tr, w[i].at));
+		} else {
+			__builtin_prefetch(&tr->nodes[e]);
+			live[n_live++] = (uint8_t)i;
+		}
+	}
+	while (n_live) {
+		for (k = 0, still = 0; k < n_live; k++) {
+			struct walk *x = &w[live[k]];
+			const struct rt_node *nd = &x->tr->nodes[x->at];
+			unsigned v = key_chunk(x->hi, x->lo, x->d);
+
+			if (nd->child & (1ull << v)) {
+				x->at = nd->child_base + (uint32_t)__builtin_popcountll(nd->child & upto(v)) - 1;
+				x->d += STRIDE;
+				__builtin_prefetch(&x->tr->nodes[x->at]);
+				live[still++] = live[k];
+			} else {
+				x->at = nd->leaf_base + (uint32_t)__builtin_popcountll(nd->leafrun & upto(v)) - 1;
+				__builtin_prefetch(leaf_addr(x->tr, x->at));
+			}
+		}
+		n_live = still;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = w[i].tr ? leaf_value(w[i].tr, w[i].at) : NY_ROUTE_TABLE_NONE;
+}
+
+static void fill_none(uint32_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = NY_ROUTE_TABLE_NONE;
+}
+
+static ALWAYS_INLINE void batch4(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
+{
+	struct walk w[BATCH];
+
+	if (t->cached) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = lookup4(t, addrs + 4 * i);
+		return;
+	}
+
+	for (size_t at = 0; at < n; at += BATCH) {
+		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
+
+		for (unsigned i = 0; i < m; i++)
+			w[i] = (struct walk){ .hi = (uint64_t)load_be32(addrs + 4 * (at + i)) << 32, .tr = &t->v4 };
+		walk_batch(w, m, out + at);
+	}
+}
+
+static ALWAYS_INLINE void batch6(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
+{
+	struct walk w[BATCH];
+
+	if (t->cached) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = lookup6(t, addrs + 16 * i);
+		return;
+	}
+
+	for (size_t at = 0; at < n; at += BATCH) {
+		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
+
+		for (unsigned i = 0; i < m; i++) {
+			const uint8_t *a = addrs + 16 * (at + i);
+
+			w[i] = (struct walk){ .hi = load_be64(a), .lo = load_be64(a + 8), .tr = &t->v6 };
+		}
+		walk_batch(w, m, out + at);
+	}
+}
+
+static ALWAYS_INLINE void batch_packets(const struct ny_route_table *t, const uint8_t *const *ip_headers, size_t n,
+					uint32_t *out)
+{
+	struct walk w[BATCH];
+
+	if (t->cached) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = lookup_packet(t, ip_headers[i]);
+		return;
+	}
+
+	for (size_t at = 0; at < n; at += BATCH) {
+		unsigned m = n - at < BATCH ? (unsigned)(n - at) : BATCH;
+
+		for (unsigned i = 0; i < m; i++) {
+			const uint8_t *h = ip_headers[at + i];
+
+			w[i] = (struct walk){ 0 };
+			if (h[0] >> 4 == 4)
+				w[i] = (struct walk){ .hi = (uint64_t)load_be32(h + 16) << 32, .tr = &t->v4 };
+			else if (h[0] >> 4 == 6)
+				w[i] = (struct walk){ .hi = load_be64(h + 24), .lo = load_be64(h + 32), .tr = &t->v6 };
+		}
+		walk_batch(w, m, out + at);
+	}
+}
+
+TWICE(void, batch4, (const struct ny_route_table *t, const uint8_t *a, size_t n, uint32_t *out), batch4(t, a, n, out))
+TWICE(void, batch6, (const struct ny_route_table *t, const uint8_t *a, size_t n, uint32_t *out), batch6(t, a, n, out))
+TWICE(void, batch_packets, (const struct ny_route_table *t, const uint8_t *const *h, size_t n, uint32_t *out),
+      batch_packets(t, h, n, out))
+
+void ny_route_table_lookup4_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
+{
+	if (!t)
+		fill_none(out, n);
+	else if (use_popcnt(t))
+		batch4_popcnt(t, addrs, n, out);
+	else
+		batch4_plain(t, addrs, n, out);
+}
+
+void ny_route_table_lookup6_batch(const struct ny_route_table *t, const uint8_t *addrs, size_t n, uint32_t *out)
+{
+	if (!t)
+		fill_none(out, n);
+	else if (use_popcnt(t))
+		batch6_popcnt(t, addrs, n, out);
+	else
+		batch6_plain(t, addrs, n, out);
+}
+
+void ny_route_table_lookup_packets(const struct ny_route_table *t, const uint8_t *const *ip_headers, size_t n,
+				   uint32_t *out)
+{
+	if (!t)
+		fill_none(out, n);
+	else if (use_popcnt(t))
+		batch_packets_popcnt(t, ip_headers, n, out);
+	else
+		batch_packets_plain(t, ip_headers, n, out);
 }
 
 /* ---- exact match and sizes ---- */

@@ -167,7 +167,7 @@ nyn_start() {
 		nyn_fail "nylon $name did not print '$NYN_READY_LINE' within $NYN_START_TIMEOUT s"
 	kill -0 "$pid" 2>/dev/null || nyn_fail "nylon $name exited during start-up"
 	grep -qF "$NYN_READY_LINE" "${NYN_OUT[$name]}" || nyn_fail "nylon $name exited during start-up"
-	ny_log "nylon $name up (pid $pid): $(grep -o 'node [a-z]*: interface.*' "${NYN_LOG[$name]}" | tail -n 1)"
+	ny_log "nylon $name up (pid $pid): $(grep -o 'node [0-9a-z._/-]*: interface.*' "${NYN_LOG[$name]}" | tail -n 1)"
 }
 
 # (Output is captured before grep -q reads it: with pipefail, a writer that grep -q stopped reading from would

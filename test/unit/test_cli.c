@@ -373,9 +373,12 @@ Test(cli, run_refuses_nylon_flags_it_does_not_have_yet_and_bad_values)
 {
 	struct cli_run r;
 
-	RUN(&r, "run", "--json");
+	RUN(&r, "run", "--dbg-perf");
 	cr_assert_eq(r.status, 2);
-	cr_assert_not_null(strstr(r.err, "--json is not supported"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "--dbg-perf is not supported"), "%s", r.err);
+	/* --json is supported: the missing config is the error. */
+	RUN(&r, "run", "--json", "-c", "/nonexistent/central.yaml");
+	cr_assert_eq(r.status, 1);
 	RUN(&r, "run", "--shards", "many");
 	cr_assert_eq(r.status, 2);
 	cr_assert_not_null(strstr(r.err, "--shards"), "%s", r.err);

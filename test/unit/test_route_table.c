@@ -3,11 +3,15 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "nylon/conf.h"
+#include "nylon/rcu.h"
 #include "nylon/route_table.h"
 
 #define NONE NY_ROUTE_TABLE_NONE
@@ -102,7 +106,7 @@ Test(route_table, empty_table_matches_nothing)
 
 Test(route_table, null_table_is_no_route)
 {
-	uint8_t a[16] = { 0 }, pkt[40] = { 0x45 };
+	uint8_t a[32] = { 0 }, pkt[40] = { 0x45 };
 	struct ny_conf_cidr c = cidr("10.0.0.0/8");
 
 	cr_assert_eq(ny_route_table_lookup4(NULL, a), NONE);
@@ -112,6 +116,20 @@ Test(route_table, null_table_is_no_route)
 	cr_assert_eq(ny_route_table_count(NULL), 0);
 	cr_assert_eq(ny_route_table_memory(NULL), 0);
 	cr_assert_null(ny_route_table_build(NULL));
+	{
+		const uint8_t *hdrs[2] = { pkt, pkt };
+		uint32_t out[2] = { 0, 0 };
+
+		ny_route_table_lookup_packets(NULL, hdrs, 2, out);
+		cr_assert(out[0] == NONE && out[1] == NONE);
+		out[0] = out[1] = 0;
+		ny_route_table_lookup4_batch(NULL, a, 2, out);
+		cr_assert(out[0] == NONE && out[1] == NONE);
+		out[0] = 0;
+		ny_route_table_lookup6_batch(NULL, a, 1, out);
+		cr_assert(out[0] == NONE);
+		ny_route_table_lookup4_batch(NULL, a, 0, NULL);
+	}
 	ny_route_table_free(NULL);
 	ny_route_table_builder_free(NULL);
 }
@@ -277,6 +295,31 @@ Test(route_table, ipv6_boundaries_at_every_interesting_length)
 	check_boundaries(AF_INET6, lens, sizeof(lens) / sizeof(lens[0]));
 }
 
+/* 64 /15s under 0.0.0.0/8: with the 8-bit first level of a small table, the first node has a child in every slot
+ * and no leaf, and it is built before any leaf exists. */
+Test(route_table, a_node_whose_slots_all_descend)
+{
+	struct ny_route_table_builder *b = ny_route_table_builder_new();
+	struct ny_route_table *t;
+
+	for (uint32_t i = 0; i < 64; i++) {
+		struct ny_conf_cidr c = { .addr.family = AF_INET, .bits = 15 };
+
+		c.addr.bytes[1] = (uint8_t)(i << 2);
+		cr_assert_eq(ny_route_table_builder_add(b, &c, i), 0);
+	}
+	t = ny_route_table_build(b);
+	cr_assert_not_null(t);
+	for (uint32_t i = 0; i < 64; i++) {
+		struct ny_conf_addr in = { .family = AF_INET, .bytes = { 0, (uint8_t)(i << 2 | 1), 2, 3 } };
+		struct ny_conf_addr out = { .family = AF_INET, .bytes = { 0, (uint8_t)(i << 2 | 2), 2, 3 } };
+
+		cr_assert_eq(lookup(t, &in), i);
+		cr_assert_eq(lookup(t, &out), NONE);
+	}
+	ny_route_table_free(t);
+}
+
 Test(route_table, replacing_keeps_the_last_value)
 {
 	struct ny_route_table_builder *b = ny_route_table_builder_new();
@@ -295,6 +338,23 @@ Test(route_table, replacing_keeps_the_last_value)
 	cr_assert_eq(ny_route_table_get(t, &other), 4);
 	cr_assert_eq(ny_route_table_count(t), 3);
 	ny_route_table_free(t);
+}
+
+Test(route_table, values_use_all_32_bits)
+{
+	static const struct route r[] = {
+		{ "10.0.0.0/8", 0xfffe }, { "10.1.0.0/16", 0xffff }, { "10.1.2.0/24", 0xfffffffe }, { "fd00::/8", 0 },
+		{ "fd00:1::/32", 0xffff },
+	};
+	static const struct probe p[] = {
+		{ "10.0.0.1", 0xfffe }, { "10.1.0.1", 0xffff }, { "10.1.2.1", 0xfffffffe }, { "11.0.0.1", NONE },
+		{ "fd00::1", 0 },       { "fd00:1::1", 0xffff }, { "fe00::", NONE },
+	};
+	static const struct route narrow[] = { { "10.0.0.0/8", 0xfffe }, { "10.1.0.0/16", 0 } };
+	static const struct probe pn[] = { { "10.0.0.1", 0xfffe }, { "10.1.0.1", 0 }, { "11.0.0.1", NONE } };
+
+	CHECK(r, p);
+	CHECK(narrow, pn);
 }
 
 Test(route_table, ipv4_and_ipv6_are_independent)
@@ -453,46 +513,47 @@ static unsigned random_len(int family)
 	return family == AF_INET ? v4[(x >> 8) % 20] : v6[(x >> 8) % 16];
 }
 
+/* The first `keep` bits of prefix, the rest of addr. */
+static void graft(uint8_t *addr, const uint8_t *prefix, unsigned keep, size_t w)
+{
+	for (size_t k = 0; k < w; k++) {
+		unsigned bits = keep >= 8 * (k + 1) ? 8 : keep > 8 * k ? keep - 8 * (unsigned)k : 0;
+		uint8_t m = (uint8_t)(0xff00 >> bits);
+
+		addr[k] = (uint8_t)((prefix[k] & m) | (addr[k] & ~m));
+	}
+}
+
 /* Random prefixes, half of them carved out of an earlier one so that prefixes nest and share nodes. */
-static size_t random_prefixes(struct ref *r, size_t n, int family, struct ny_conf_cidr *out)
+static void random_prefixes(struct ref *r, size_t n, int family, struct ny_conf_cidr *out, bool wide_values)
 {
 	size_t w = family == AF_INET ? 4 : 16;
 
 	for (size_t i = 0; i < n; i++) {
 		struct ny_conf_cidr *c = &out[i];
 		uint64_t x[2] = { rnd(), rnd() };
+		uint8_t netmask[16];
 
 		memset(c, 0, sizeof(*c));
 		c->addr.family = family;
 		memcpy(c->addr.bytes, x, w);
 		if (i > 0 && rnd() % 2) {
 			const struct ny_conf_cidr *parent = &out[rnd() % i];
-			unsigned keep = parent->bits;
 
-			for (size_t k = 0; k < w; k++) {
-				unsigned bits = keep >= 8 * (k + 1) ? 8 : keep > 8 * k ? keep - 8 * (unsigned)k : 0;
-				uint8_t m = (uint8_t)(0xff00 >> bits);
-
-				c->addr.bytes[k] = (uint8_t)((parent->addr.bytes[k] & m) | (c->addr.bytes[k] & ~m));
-			}
+			graft(c->addr.bytes, parent->addr.bytes, parent->bits, w);
 		}
 		c->bits = (uint8_t)random_len(family);
 		mask_bytes(c->addr.bytes, w, c->bits, false);
 		if (i > 0 && rnd() % 20 == 0)
 			*c = out[rnd() % i]; /* a replacement */
+		memset(netmask, 0xff, w);
+		mask_bytes(netmask, w, c->bits, false);
 		r[i].family = family;
 		key_of(c->addr.bytes, family, &r[i].hi, &r[i].lo);
-		{
-			struct ny_conf_cidr m = *c;
-
-			memset(m.addr.bytes, 0xff, w);
-			mask_bytes(m.addr.bytes, w, c->bits, false);
-			key_of(m.addr.bytes, family, &r[i].mhi, &r[i].mlo);
-		}
+		key_of(netmask, family, &r[i].mhi, &r[i].mlo);
 		r[i].len = c->bits;
-		r[i].value = (uint32_t)(rnd() % 1000);
+		r[i].value = (uint32_t)(rnd() % (wide_values ? NONE : 1000));
 	}
-	return n;
 }
 
 static int cidr_cmp(const void *a, const void *b)
@@ -530,12 +591,7 @@ static void random_address(const struct ny_conf_cidr *cs, size_t n, int family, 
 	if (pick == 0)
 		return;
 	if (pick == 1) { /* inside */
-		for (size_t k = 0; k < w; k++) {
-			unsigned bits = c->bits >= 8 * (k + 1) ? 8 : c->bits > 8 * k ? c->bits - 8 * (unsigned)k : 0;
-			uint8_t m = (uint8_t)(0xff00 >> bits);
-
-			out[k] = (uint8_t)((c->addr.bytes[k] & m) | (out[k] & ~m));
-		}
+		graft(out, c->addr.bytes, c->bits, w);
 		return;
 	}
 	memcpy(out, c->addr.bytes, w);
@@ -547,19 +603,69 @@ static void random_address(const struct ny_conf_cidr *cs, size_t n, int family, 
 		bytes_add(out, w, 1);
 }
 
-static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
+/* The batch forms answer exactly as one call per address, at every batch length and with mixed packets. */
+static void check_batches(const struct ny_route_table *t, const struct ny_conf_addr *addrs, size_t n)
+{
+	size_t n4 = 0, n6 = 0, k4 = 0, k6 = 0;
+	uint8_t *a4 = malloc(4 * n + 1), *a6 = malloc(16 * n + 1), (*pkts)[40] = malloc(40 * n + 1);
+	const uint8_t **hdrs = malloc(n * sizeof(*hdrs) + 1);
+	uint32_t *o4 = malloc(n * sizeof(uint32_t) + 1), *o6 = malloc(n * sizeof(uint32_t) + 1);
+	uint32_t *op = malloc(n * sizeof(uint32_t) + 1);
+
+	cr_assert(a4 && a6 && pkts && hdrs && o4 && o6 && op);
+	for (size_t i = 0; i < n; i++) {
+		memset(pkts[i], 0, 40);
+		if (addrs[i].family == AF_INET) {
+			memcpy(a4 + 4 * n4++, addrs[i].bytes, 4);
+			pkts[i][0] = 0x45;
+			memcpy(pkts[i] + 16, addrs[i].bytes, 4);
+		} else {
+			memcpy(a6 + 16 * n6++, addrs[i].bytes, 16);
+			pkts[i][0] = i % 7 == 0 ? 0x80 : 0x60; /* some are not IP */
+			memcpy(pkts[i] + 24, addrs[i].bytes, 16);
+		}
+		hdrs[i] = pkts[i];
+	}
+	/* Uneven lengths, so that batches end part-way through. */
+	for (size_t at = 0, len = 1; at < n; at += len, len = len * 3 % 297 + 1) {
+		size_t m = at + len > n ? n - at : len;
+
+		ny_route_table_lookup_packets(t, hdrs + at, m, op + at);
+	}
+	ny_route_table_lookup4_batch(t, a4, n4, o4);
+	ny_route_table_lookup6_batch(t, a6, n6, o6);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t want = ny_route_table_lookup_packet(t, pkts[i]);
+
+		cr_assert_eq(op[i], want, "packet %zu", i);
+		if (addrs[i].family == AF_INET)
+			cr_assert_eq(o4[k4++], ny_route_table_lookup4(t, addrs[i].bytes), "v4 address %zu", i);
+		else
+			cr_assert_eq(o6[k6++], ny_route_table_lookup6(t, addrs[i].bytes), "v6 address %zu", i);
+	}
+	free(a4);
+	free(a6);
+	free(pkts);
+	free(hdrs);
+	free(o4);
+	free(o6);
+	free(op);
+}
+
+static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs, bool wide_values)
 {
 	size_t n = n4 + n6, distinct = 0;
 	struct ref *r = calloc(n, sizeof(*r));
 	struct ny_conf_cidr *cs = calloc(n, sizeof(*cs)), *sorted = calloc(n, sizeof(*cs));
 	struct added *order = calloc(n, sizeof(*order));
+	struct ny_conf_addr *addrs = calloc(n_addrs, sizeof(*addrs));
 	struct ny_route_table_builder *b = ny_route_table_builder_new();
 	struct ny_route_table *t;
 
-	cr_assert(r && cs && sorted && order && b);
+	cr_assert(r && cs && sorted && order && addrs && b);
 	rng_state = seed;
-	random_prefixes(r, n4, AF_INET, cs);
-	random_prefixes(r + n4, n6, AF_INET6, cs + n4);
+	random_prefixes(r, n4, AF_INET, cs, wide_values);
+	random_prefixes(r + n4, n6, AF_INET6, cs + n4, wide_values);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(ny_route_table_builder_add(b, &cs[i], r[i].value), 0);
 	t = ny_route_table_build(b);
@@ -576,23 +682,27 @@ static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 		const struct ny_conf_cidr *pool = family == AF_INET ? cs : cs + n4;
 		const struct ref *rp = family == AF_INET ? r : r + n4;
 		size_t np = family == AF_INET ? n4 : n6;
-		struct ny_conf_addr a = { .family = family };
+		struct ny_conf_addr *a = &addrs[i];
 		uint32_t want;
 
-		if (np == 0)
+		a->family = family;
+		if (np == 0) {
+			memset(a->bytes, 0, 16);
 			continue;
-		random_address(pool, np, family, a.bytes);
+		}
+		random_address(pool, np, family, a->bytes);
 		if (family == AF_INET)
-			memset(a.bytes + 4, 0, 12);
-		want = ref_lookup(rp, np, family, a.bytes);
-		if (lookup(t, &a) != want) {
+			memset(a->bytes + 4, 0, 12);
+		want = ref_lookup(rp, np, family, a->bytes);
+		if (lookup(t, a) != want) {
 			char text[NY_CONF_ADDR_STRLEN];
 
-			ny_conf_addr_format(&a, text);
+			ny_conf_addr_format(a, text);
 			cr_assert_fail("seed %llu, address %zu %s: got %u, want %u", (unsigned long long)seed, i, text,
-				       lookup(t, &a), want);
+				       lookup(t, a), want);
 		}
 	}
+	check_batches(t, addrs, n_addrs);
 	/* Exact match returns the last add of each prefix: sorted stably, the last of each run. */
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct added){ cs[i], r[i].value, i };
@@ -605,21 +715,97 @@ static void cross_check(uint64_t seed, size_t n4, size_t n6, size_t n_addrs)
 	free(cs);
 	free(sorted);
 	free(order);
+	free(addrs);
 }
 
 Test(route_table, random_small_tables_match_a_linear_scan)
 {
 	for (uint64_t seed = 1; seed <= 20; seed++)
-		cross_check(seed, seed * 3, seed * 2, 4000);
+		cross_check(seed, seed * 3, seed * 2, 4000, seed % 2);
 }
 
 Test(route_table, random_table_matches_a_linear_scan)
 {
-	cross_check(0x6e796c6f6eull, 4000, 2500, 200000);
+	cross_check(0x6e796c6f6eull, 4000, 2500, 200000, false);
+	cross_check(0x77696465ull, 3000, 2000, 20000, true); /* values beyond 16 bits */
 }
 
 /* Big enough for the widest first level (2^18 entries). */
 Test(route_table, random_large_table_matches_a_linear_scan)
 {
-	cross_check(0x4c504dull, 150000, 70000, 4000);
+	cross_check(0x4c504dull, 150000, 70000, 4000, false);
+}
+
+/* ---- publication under readers ----
+ *
+ * The writer publishes a new table per generation (every prefix maps to the generation number) and frees the old
+ * one after a grace period, as the routing thread will. Readers check that each table they see is whole: its
+ * /8, /24 and /32 all answer the same generation. A table freed too early shows up under ASan. */
+static struct ny_route_table *slot;
+static atomic_bool done;
+static atomic_ulong reads;
+
+static struct ny_route_table *generation(uint32_t g)
+{
+	static const char *const prefixes[] = { "198.18.0.0/15", "198.19.1.0/24", "198.19.1.1/32", "fd00::/8",
+						"fd00::1/128" };
+	struct ny_route_table_builder *b = ny_route_table_builder_new();
+
+	cr_assert_not_null(b);
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		struct ny_conf_cidr c = cidr(prefixes[i]);
+
+		cr_assert_eq(ny_route_table_builder_add(b, &c, g), 0);
+	}
+	return ny_route_table_build(b);
+}
+
+static void *reader(void *arg)
+{
+	static const uint8_t a8[4] = { 198, 18, 7, 7 }, a24[4] = { 198, 19, 1, 9 }, a32[4] = { 198, 19, 1, 1 };
+	uint8_t a6[16] = { 0xfd };
+
+	ny_rcu_register_thread();
+	while (!atomic_load(&done)) {
+		const struct ny_route_table *t = ny_rcu_dereference(slot);
+		uint32_t g = ny_route_table_lookup4(t, a8);
+
+		cr_assert_eq(ny_route_table_lookup4(t, a24), g, "torn table");
+		cr_assert_eq(ny_route_table_lookup4(t, a32), g, "torn table");
+		cr_assert_eq(ny_route_table_lookup6(t, a6), g, "torn table");
+		atomic_fetch_add(&reads, 1);
+		ny_rcu_quiescent();
+	}
+	ny_rcu_unregister_thread();
+	return NULL;
+}
+
+static void publish(struct ny_route_table *t)
+{
+	struct ny_route_table *old = slot;
+
+	ny_rcu_assign_pointer(slot, t);
+	ny_rcu_synchronize();
+	ny_route_table_free(old);
+}
+
+Test(route_table, replacing_under_readers_frees_only_after_a_grace_period)
+{
+	pthread_t r[2];
+	unsigned long before;
+
+	publish(generation(0));
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&r[i], NULL, reader, NULL), 0);
+	for (int wait = 0; wait < 5000 && atomic_load(&reads) < 1000; wait++)
+		usleep(1000);
+	before = atomic_load(&reads);
+	cr_assert_geq(before, 1000, "readers never started");
+	for (uint32_t g = 1; g <= 100; g++)
+		publish(generation(g));
+	atomic_store(&done, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(r[i], NULL);
+	cr_assert_gt(atomic_load(&reads), before, "no read overlapped the replacements");
+	publish(NULL);
 }

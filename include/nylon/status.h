@@ -191,4 +191,28 @@ int ny_dp_status_collect(struct ny_dp_node *node, struct ny_status **out, int ti
 /* Frees a snapshot and everything in it; NULL is fine. */
 void ny_status_free(struct ny_status *st);
 
+/* ---- probe (`nylon probe`, reference §5.4) ---- */
+
+enum ny_probe_status {
+	NY_PROBE_UNKNOWN = 0,
+	NY_PROBE_REPLIED,
+	NY_PROBE_TIMEOUT,
+	NY_PROBE_SEND_ERROR,
+	NY_PROBE_RESOLVE_ERROR,
+};
+
+struct ny_probe_result {
+	char address[NY_STATUS_TEXT_LEN];  /* as in ny_status_endpoint */
+	char resolved[NY_STATUS_ADDR_LEN]; /* "" while unresolved */
+	enum ny_probe_status status;
+	int64_t latency_ns;                /* REPLIED: the round trip */
+};
+
+/* Pings every endpoint of neighbour peer_id once and waits up to timeout_ms for the pongs (the pongs also count as
+ * ordinary probe samples). Results are in the neighbour's endpoint order, sorted by address; *out is malloc'd (free
+ * it). 0, -ENOENT (not a neighbour of this node), -ETIMEDOUT (the routing thread did not answer within 1 s),
+ * -ESHUTDOWN, -ENOMEM. Context: any thread but the routing thread; blocks for up to timeout_ms + a few ms. */
+int ny_dp_probe(struct ny_dp_node *node, const char *peer_id, int timeout_ms, struct ny_probe_result **out,
+		size_t *n_out);
+
 #endif

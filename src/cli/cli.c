@@ -3,6 +3,8 @@
  * parses its own flags and prints its own usage; this file only finds the command. */
 #include "nylon/cli.h"
 
+#include "cli/cli_internal.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +24,10 @@ static const struct ny_cli_command commands[] = {
 	{ "genkey", GROUP_INIT, "Generate a private key", ny_cli_genkey },
 	{ "pubkey", GROUP_INIT, "Read a private key on stdin and print its public key", ny_cli_pubkey },
 	{ "run", GROUP_NYLON, "Run the nylon daemon", ny_cli_run },
+	{ "status", GROUP_NYLON, "Show the state of the running daemon", ny_cli_status },
+	{ "probe", GROUP_NYLON, "Probe every endpoint of a neighbour", ny_cli_probe },
+	{ "reload", GROUP_NYLON, "Make the running daemon re-read its central config", ny_cli_reload },
+	{ "trace", GROUP_NYLON, "Stream packet-routing trace lines from the daemon", ny_cli_trace },
 	{ "version", GROUP_NYLON, "Print the version of nylon", ny_cli_version },
 	{ "verify", GROUP_CONFIG, "Check a central config, and optionally a node config against it", ny_cli_verify },
 };

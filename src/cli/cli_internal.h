@@ -16,6 +16,29 @@ struct ny_conf_report;
 /* Prints every kept diagnostic of a configuration report on stderr, errors prefixed `Error: `. */
 void ny_cli_print_report(const struct ny_conf_report *r);
 
+/* ---- the IPC commands (status.c, probe.c, reload.c, trace.c) ---- */
+int ny_cli_status(int argc, char **argv);
+int ny_cli_probe(int argc, char **argv);
+int ny_cli_reload(int argc, char **argv);
+int ny_cli_trace(int argc, char **argv);
+
+/* Prints `Error: <cmd>: unexpected argument or unknown flag "<arg>"` and the usage on stderr; returns the usage
+ * exit status. */
+int ny_cli_usage_error(const char *cmd, const char *arg, const char *usage);
+/* Whether an IPC response has ok=true; otherwise prints `Error: <its error>` on stderr. */
+struct json_object;
+bool ny_cli_response_ok(struct json_object *response);
+
+/* `nylon run`'s answer to `nylon reload` until live apply exists: see reload.c. */
+struct ny_cli_reload_ctx {
+	const char *path; /* the -c central file */
+	char *text;       /* its content when the daemon started */
+	size_t len;
+};
+int ny_cli_reload_ctx_init(struct ny_cli_reload_ctx *ctx, const char *central_path);
+void ny_cli_reload_ctx_free(struct ny_cli_reload_ctx *ctx);
+int ny_cli_reload_interim(void *ctx, char *msg, size_t len);
+
 static inline int ny_cli_parse_no_args(int argc, char **argv, const char *usage, bool *help)
 {
 	const char *extra = NULL;

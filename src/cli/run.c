@@ -14,6 +14,7 @@
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
 #include "nylon/hooks.h"
+#include "nylon/ipc.h"
 #include "nylon/obs.h"
 #include "nylon/sys.h"
 
@@ -216,6 +217,8 @@ static int run(const struct run_opts *o)
 	struct ny_dp_config cfg;
 	struct ny_sys *sys = NULL;
 	struct ny_obs_server *obs = NULL;
+	struct ny_ipc_server *ipc = NULL;
+	struct ny_cli_reload_ctx reload_ctx = { 0 };
 	bool dp_ready = false;
 	bool hooks_up = false; /* pre_up ran: the down hooks run at exit */
 	char err[256] = "";
@@ -265,6 +268,13 @@ static int run(const struct run_opts *o)
 		ny_dp_routing_enable_routes(&dp, ifindex);
 	}
 	ny_hooks_run(node, NY_HOOK_POST_UP);
+	/* The UAPI/IPC socket, once the node answers (reference §5.4). */
+	ny_cli_reload_ctx_init(&reload_ctx, o->central);
+	if ((ret = ny_ipc_server_start(&ipc, NULL, cfg.ifname,
+				       &(struct ny_ipc_ops){ .node = &dp, .reload = ny_cli_reload_interim,
+							     .reload_ctx = &reload_ctx },
+				       err, sizeof(err))) < 0)
+		goto fail_dp;
 	/* Observability (reference §5.3) once the node is up; a listen error is fatal, as nylon's. */
 	if (node->observability_addr &&
 	    ny_obs_server_start(&obs, node->observability_addr, central, ny_obs_node_source(&dp), err, sizeof(err)) < 0)
@@ -275,6 +285,8 @@ static int run(const struct run_opts *o)
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
 	ny_obs_server_stop(obs); /* first: no scrape may read a node being taken down */
 	obs = NULL;
+	ny_ipc_server_stop(ipc);
+	ipc = NULL;
 	ny_dp_node_stop(&dp);
 	log_stats(&dp);
 	ret = 0;
@@ -284,6 +296,8 @@ fail_dp:
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
 	ny_obs_server_stop(obs);
+	ny_ipc_server_stop(ipc);
+	ny_cli_reload_ctx_free(&reload_ctx);
 	if (dp_ready)
 		ny_dp_node_stop(&dp); /* the routing thread removes its routes (already stopped on a clean shutdown) */
 	if (sys) {

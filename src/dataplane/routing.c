@@ -258,6 +258,22 @@ static void send_pings(struct ny_dp_routing *rt, size_t nb, uint64_t now)
 	}
 }
 
+int ny_dp_routing_send_ping(struct ny_dp_routing *rt, size_t nb, size_t idx, uint64_t token, uint64_t now)
+{
+	struct ny_route_msg ping = { .type = NY_ROUTE_MSG_PROBE, .token = token };
+	const struct ny_io_addr *addr;
+	int ret;
+
+	if (nb >= rt->node->n_peers || !rt->eps[nb] || idx >= ny_route_endpoints_count(rt->eps[nb]) ||
+	    !(addr = ny_route_endpoints_addr(rt->eps[nb], idx)))
+		return -EINVAL;
+	ret = ny_route_probe_tokens_add(rt->tokens, token, (uint32_t)nb, ny_route_endpoints_id(rt->eps[nb], idx), now);
+	if (ret < 0)
+		return ret;
+	send_msgs(rt, &rt->node->peers[nb], addr, &ping, 1, now);
+	return 0;
+}
+
 static void handle_probe(struct ny_dp_routing *rt, size_t nb, const struct ctl_msg *m, const struct ny_route_msg *p)
 {
 	struct ny_route_endpoints *eps = rt->eps[nb];
@@ -274,6 +290,8 @@ static void handle_probe(struct ny_dp_routing *rt, size_t nb, const struct ctl_m
 	} else {
 		uint64_t ep, sent_at;
 
+		if (rt->user_probes)
+			ny_dp_user_probe_pong(rt, p->response_token, m->at);
 		if (ny_route_probe_tokens_take(rt->tokens, p->response_token, (uint32_t)nb, m->at, &ep, &sent_at) < 0)
 			return;
 		ny_route_endpoints_pong_received(eps, ep, m->at > sent_at ? m->at - sent_at : 0, m->at, &changed);
@@ -769,6 +787,7 @@ void ny_dp_routing_free(struct ny_dp_node *node)
 	}
 	for (size_t nb = 0; rt->eps && nb < node->n_peers; nb++)
 		ny_route_endpoints_free(rt->eps[nb]);
+	ny_dp_user_probes_free(rt);
 	ny_route_probe_tokens_free(rt->tokens);
 	ny_router_free(rt->router);
 	ny_aead_ctx_free(rt->aead);

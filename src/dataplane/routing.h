@@ -58,6 +58,8 @@ struct ny_dp_routing {
 	bool routes_dirty;
 	uint64_t routes_retry_at;
 
+	struct ny_dp_user_probe *user_probes; /* `nylon probe` pings in flight (status.c), newest first */
+
 	/* What the router was configured with (it copies what it keeps; these only live through ny_router_new). */
 	struct ny_router_node *nodes;
 	struct ny_router_prefix *prefixes;
@@ -71,5 +73,15 @@ struct ny_dp_routing {
  * thread. */
 typedef void (*ny_dp_routing_fn)(struct ny_dp_routing *rt, void *arg, uint64_t now);
 int ny_dp_routing_call(struct ny_dp_node *node, ny_dp_routing_fn fn, void *arg, int timeout_ms);
+
+/* `nylon probe` (status.c): sends one ping with token to resolved endpoint idx of neighbour slot nb, recording the
+ * token like a scheduled probe's (so the pong also feeds the endpoint's RTT). 0, or -EEXIST (draw another token),
+ * -EINVAL (no such resolved endpoint). Context: routing thread. */
+int ny_dp_routing_send_ping(struct ny_dp_routing *rt, size_t nb, size_t idx, uint64_t token, uint64_t now);
+/* A pong for token arrived at now: a user probe waiting for it records the reply (status.c). Context: routing
+ * thread. */
+void ny_dp_user_probe_pong(struct ny_dp_routing *rt, uint64_t token, uint64_t now);
+/* Frees the user probes left behind by callers that gave up (status.c). Context: routing thread stopped. */
+void ny_dp_user_probes_free(struct ny_dp_routing *rt);
 
 #endif

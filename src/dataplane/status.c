@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dataplane/internal.h"
 #include "dataplane/routing.h"
@@ -389,4 +390,202 @@ void ny_status_free(struct ny_status *st)
 	free(st->fds);
 	free(st->counters.shards);
 	free(st);
+}
+
+/* ---- probe -------------------------------------------------------------------------------------------------- */
+
+#define PROBE_DISPATCH_MS 1000
+#define PROBE_POLL_NS 10000000ull         /* how often the caller looks for pongs */
+#define PROBE_ABANDONED_NS 60000000000ull /* a user probe this old belongs to a caller that gave up */
+
+/* A ping sent for `nylon probe`, owned by the routing thread (rt->user_probes). */
+struct ny_dp_user_probe {
+	uint64_t token;
+	uint64_t sent_at;
+	uint64_t rtt;
+	bool replied;
+	struct ny_dp_user_probe *next;
+};
+
+struct probe_call {
+	const char *peer_id;
+	int ret;
+	struct ny_probe_result *res;
+	struct ny_dp_user_probe **pending; /* per result, NULL when nothing was sent */
+	size_t n;
+	bool done;
+};
+
+void ny_dp_user_probe_pong(struct ny_dp_routing *rt, uint64_t token, uint64_t now)
+{
+	for (struct ny_dp_user_probe *p = rt->user_probes; p; p = p->next) {
+		if (p->token == token && !p->replied) {
+			p->replied = true;
+			p->rtt = now > p->sent_at ? now - p->sent_at : 1;
+			return;
+		}
+	}
+}
+
+void ny_dp_user_probes_free(struct ny_dp_routing *rt)
+{
+	while (rt->user_probes) {
+		struct ny_dp_user_probe *p = rt->user_probes;
+
+		rt->user_probes = p->next;
+		free(p);
+	}
+}
+
+static void unlink_probe(struct ny_dp_routing *rt, struct ny_dp_user_probe *victim)
+{
+	for (struct ny_dp_user_probe **pp = &rt->user_probes; *pp; pp = &(*pp)->next) {
+		if (*pp == victim) {
+			*pp = victim->next;
+			free(victim);
+			return;
+		}
+	}
+}
+
+static void prune_abandoned(struct ny_dp_routing *rt, uint64_t now)
+{
+	struct ny_dp_user_probe **pp = &rt->user_probes;
+
+	while (*pp) {
+		struct ny_dp_user_probe *p = *pp;
+
+		if (now > p->sent_at + PROBE_ABANDONED_NS) {
+			*pp = p->next;
+			free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+static struct ny_dp_user_probe *send_user_ping(struct ny_dp_routing *rt, size_t nb, size_t idx, uint64_t now)
+{
+	struct ny_dp_user_probe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		ny_crypto_random(&p->token, sizeof(p->token));
+		if (ny_dp_routing_send_ping(rt, nb, idx, p->token, now) == 0) {
+			p->sent_at = now;
+			p->next = rt->user_probes;
+			rt->user_probes = p;
+			return p;
+		}
+	}
+	free(p);
+	return NULL;
+}
+
+/* Context: routing thread. */
+static void probe_start(struct ny_dp_routing *rt, void *arg, uint64_t now)
+{
+	struct probe_call *pc = arg;
+	struct ny_dp_node *node = rt->node;
+	size_t nb;
+
+	prune_abandoned(rt, now);
+	for (nb = 0; nb < node->n_peers && strcmp(node->peers[nb].id, pc->peer_id) != 0; nb++)
+		;
+	if (nb == node->n_peers) {
+		pc->ret = -ENOENT;
+		return;
+	}
+	pc->n = rt->eps[nb] ? ny_route_endpoints_count(rt->eps[nb]) : 0;
+	pc->res = calloc(pc->n ? pc->n : 1, sizeof(*pc->res));
+	pc->pending = calloc(pc->n ? pc->n : 1, sizeof(*pc->pending));
+	if (!pc->res || !pc->pending) {
+		pc->ret = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < pc->n; i++) {
+		struct ny_route_endpoint_status s;
+
+		ny_route_endpoints_status(rt->eps[nb], i, now, &s);
+		copy(pc->res[i].address, sizeof(pc->res[i].address), s.text);
+		if (!s.resolved) {
+			pc->res[i].status = NY_PROBE_RESOLVE_ERROR;
+			continue;
+		}
+		ny_io_addr_format(&s.addr, pc->res[i].resolved, sizeof(pc->res[i].resolved));
+		pc->pending[i] = send_user_ping(rt, nb, i, now);
+		pc->res[i].status = pc->pending[i] ? NY_PROBE_TIMEOUT : NY_PROBE_SEND_ERROR;
+	}
+}
+
+/* Context: routing thread. */
+static void probe_poll(struct ny_dp_routing *rt, void *arg, uint64_t now)
+{
+	struct probe_call *pc = arg;
+
+	(void)rt;
+	(void)now;
+	pc->done = true;
+	for (size_t i = 0; i < pc->n; i++) {
+		struct ny_dp_user_probe *p = pc->pending[i];
+
+		if (!p)
+			continue;
+		if (p->replied) {
+			pc->res[i].status = NY_PROBE_REPLIED;
+			pc->res[i].latency_ns = (int64_t)p->rtt;
+		} else {
+			pc->done = false;
+		}
+	}
+}
+
+/* Context: routing thread. */
+static void probe_finish(struct ny_dp_routing *rt, void *arg, uint64_t now)
+{
+	struct probe_call *pc = arg;
+
+	probe_poll(rt, arg, now);
+	for (size_t i = 0; i < pc->n; i++)
+		if (pc->pending[i])
+			unlink_probe(rt, pc->pending[i]);
+}
+
+static int cmp_result(const void *a, const void *b)
+{
+	return strcmp(((const struct ny_probe_result *)a)->address, ((const struct ny_probe_result *)b)->address);
+}
+
+int ny_dp_probe(struct ny_dp_node *node, const char *peer_id, int timeout_ms, struct ny_probe_result **out,
+		size_t *n_out)
+{
+	struct probe_call pc = { .peer_id = peer_id };
+	uint64_t deadline;
+	int ret;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((ret = ny_dp_routing_call(node, probe_start, &pc, PROBE_DISPATCH_MS)) < 0 || (ret = pc.ret) < 0)
+		goto out;
+	deadline = ny_clock_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ull;
+	while (!pc.done && ny_clock_mono_ns() < deadline) {
+		struct timespec ts = { 0, (long)PROBE_POLL_NS };
+
+		nanosleep(&ts, NULL);
+		if ((ret = ny_dp_routing_call(node, probe_poll, &pc, PROBE_DISPATCH_MS)) < 0)
+			break; /* the entries are pruned later as abandoned */
+	}
+	if (ret == 0)
+		ret = ny_dp_routing_call(node, probe_finish, &pc, PROBE_DISPATCH_MS);
+	if (ret < 0)
+		goto out;
+	qsort(pc.res, pc.n, sizeof(*pc.res), cmp_result);
+	*out = pc.res;
+	*n_out = pc.n;
+	pc.res = NULL;
+out:
+	free(pc.res);
+	free(pc.pending);
+	return ret;
 }

@@ -15,6 +15,7 @@
 #include "nylon/dataplane.h"
 #include "nylon/hooks.h"
 #include "nylon/ipc.h"
+#include "nylon/obs.h"
 #include "nylon/sys.h"
 
 #define NY_TUN_MTU 1420
@@ -215,6 +216,7 @@ static int run(const struct run_opts *o)
 	struct ny_dp_node dp;
 	struct ny_dp_config cfg;
 	struct ny_sys *sys = NULL;
+	struct ny_obs_server *obs = NULL;
 	struct ny_ipc_server *ipc = NULL;
 	struct ny_cli_reload_ctx reload_ctx = { 0 };
 	bool dp_ready = false;
@@ -273,10 +275,16 @@ static int run(const struct run_opts *o)
 							     .reload_ctx = &reload_ctx },
 				       err, sizeof(err))) < 0)
 		goto fail_dp;
+	/* Observability (reference §5.3) once the node is up; a listen error is fatal, as nylon's. */
+	if (node->observability_addr &&
+	    ny_obs_server_start(&obs, node->observability_addr, central, ny_obs_node_source(&dp), err, sizeof(err)) < 0)
+		goto fail_dp;
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
 	ret = wait_for_signal();
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
+	ny_obs_server_stop(obs); /* first: no scrape may read a node being taken down */
+	obs = NULL;
 	ny_ipc_server_stop(ipc);
 	ipc = NULL;
 	ny_dp_node_stop(&dp);
@@ -287,6 +295,7 @@ fail_dp:
 	ret = 1;
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
+	ny_obs_server_stop(obs);
 	ny_ipc_server_stop(ipc);
 	ny_cli_reload_ctx_free(&reload_ctx);
 	if (dp_ready)

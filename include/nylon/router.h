@@ -94,6 +94,38 @@ struct ny_router_config {
 struct ny_router *ny_router_new(const struct ny_router_config *cfg, uint64_t now);
 void ny_router_free(struct ny_router *r);
 
+/* Replaces the configuration of a running router (central.yaml changed, reference §5.1 live apply). Nodes, neighbours
+ * and prefixes are matched by id / prefix, not by index: cfg's indices may all differ from the old ones. Returns 0,
+ * or -EINVAL (cfg invalid: self out of range or a client, or self's id differs from the old self's id), -ENOMEM (the
+ * router is unchanged). Neighbour slots are renumbered as cfg->neighbours lists them; the caller renumbers its own
+ * per-slot state the same way. Context: the router's thread.
+ *
+ * Rules (everything is allocated before the old state is touched, so an error leaves the router as it was):
+ *  - Identity. A node is kept when cfg has its id with the same role; a node that changed between router and client
+ *    is removed and added. A prefix is kept while some node of cfg configures it. Invalid also: a neighbour out of
+ *    range, listed twice or self, a duplicate node id.
+ *  - Kept router neighbours keep their link metric, received routes, pending and ready messages; kept clients keep
+ *    their heard time and hold. What names a removed router id or prefix is dropped from them. Added neighbours
+ *    start with link INF (set it when probes succeed: link-up queues the full table as usual).
+ *  - Removed neighbours: their outbox is dropped and their routes are dropped as if the link went down and the
+ *    routes expired; routes through them are recomputed now (retracted and held, or replaced, as ComputeRoutes
+ *    does). A held route whose next hop left the configuration reports nh_node = self (it is a blackhole).
+ *  - Removed router ids: their sources and routes are dropped. A finite selected route whose router id or prefix
+ *    is gone is retracted at once (Update INF with the old id and seqno, ahead of the outbox) to every kept router
+ *    neighbour whose link is up: those still on the old configuration learn it now, those on the new one drop it as
+ *    unknown. Then the prefix is selected afresh (or, configured nowhere, forgotten: no hold, no blackhole).
+ *  - Self's prefixes: a removed one is retracted (neighbours get the INF update) as when its health check fails; an
+ *    added one is advertised with seqno 0, or with the kept self seqno if the prefix existed. A kept one keeps its
+ *    health-checked metric unless its configured metric changed (then the new one applies, with a triggered update
+ *    if the change is large). Clients' prefixes follow their client's configured metrics likewise.
+ *  - Kept: self seqnos, feasibility distances, selected routes, retraction acks and seqno de-dup of kept prefixes and
+ *    router ids, the timers' deadlines (cfg->timers applies from the next period), counters and the generation.
+ *    Every prefix is then recomputed; one whose inputs did not change selects the same route and sends nothing.
+ *  - The generation changes only if an entry of the forwarding table changed (prefix, next hop id, blackhole):
+ *    a renumbering alone does not bump it; the caller, who renumbers, refreshes what it keeps by node index.
+ *  - Key rotation is invisible here (same id). The router copies what it keeps; cfg stays the caller's. */
+int ny_router_reconfigure(struct ny_router *r, const struct ny_router_config *cfg, uint64_t now);
+
 /* Link state of neighbour slot nb (0..n_neighbours-1, not a node index): the best endpoint metric or NY_ROUTE_INF
  * while the link is down (reference §3.3). A link that comes up (INF → finite) gets the full table queued. Clients'
  * slots have no link metric (they are reached through WireGuard); setting it is ignored. */

@@ -219,28 +219,40 @@ static int setup_neighbours(struct ny_router *r, const struct ny_router_config *
 	return 0;
 }
 
-struct ny_router *ny_router_new(const struct ny_router_config *cfg, uint64_t now)
+/* Validates cfg and allocates r's tables from it (prefixes interned, nodes copied, neighbour slots), without any
+ * routing state. On error r holds whatever was allocated: release it with rt_release(). */
+int rt_build(struct ny_router *r, const struct ny_router_config *cfg)
 {
-	struct ny_router *r;
-	const struct rnode *self;
+	int err;
 
 	if (!cfg || cfg->self >= cfg->n_nodes || cfg->nodes[cfg->self].is_client || cfg->n_nodes >= NONE32)
-		return NULL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
+		return -EINVAL;
 	r->self = (uint32_t)cfg->self;
 	r->t = cfg->timers;
 	if (r->t.switch_deadband_pct < 100)
 		r->t.switch_deadband_pct = 100;
 	r->on_event = cfg->on_event;
 	r->event_arg = cfg->event_arg;
-	if (intern_prefixes(r, cfg) || copy_nodes(r, cfg) || setup_neighbours(r, cfg)) {
-		ny_router_free(r);
-		return NULL;
-	}
+	err = intern_prefixes(r, cfg);
+	if (!err)
+		err = copy_nodes(r, cfg);
+	if (!err)
+		err = setup_neighbours(r, cfg);
+	if (err)
+		return err;
 	r->starve_list = calloc(r->n_pfx ? r->n_pfx : 1, sizeof(*r->starve_list));
-	if (!r->starve_list) {
+	return r->starve_list ? 0 : -ENOMEM;
+}
+
+struct ny_router *ny_router_new(const struct ny_router_config *cfg, uint64_t now)
+{
+	struct ny_router *r;
+	const struct rnode *self;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	if (rt_build(r, cfg)) {
 		ny_router_free(r);
 		return NULL;
 	}
@@ -259,10 +271,8 @@ struct ny_router *ny_router_new(const struct ny_router_config *cfg, uint64_t now
 	return r;
 }
 
-void ny_router_free(struct ny_router *r)
+void rt_release(struct ny_router *r)
 {
-	if (!r)
-		return;
 	for (uint32_t i = 0; r->pfx && i < r->n_pfx; i++) {
 		free(r->pfx[i].nbr);
 		free(r->pfx[i].fds);
@@ -281,6 +291,7 @@ void ny_router_free(struct ny_router *r)
 		free(r->nbs[i].acks);
 		free(r->nbs[i].ack_set);
 		free(r->nbs[i].ready);
+		free(r->nbs[i].bye);
 	}
 	free(r->pfx);
 	free(r->pfx_hash);
@@ -289,6 +300,13 @@ void ny_router_free(struct ny_router *r)
 	free(r->nbs);
 	free(r->nb_of_node);
 	free(r->starve_list);
+}
+
+void ny_router_free(struct ny_router *r)
+{
+	if (!r)
+		return;
+	rt_release(r);
 	free(r);
 }
 
@@ -371,7 +389,8 @@ void rt_mark_starve(struct ny_router *r, uint32_t pid)
 void rt_emit(struct ny_router *r, enum ny_router_event_type type, uint32_t pid, uint32_t src, uint32_t nh,
 	     uint16_t seqno, uint32_t metric)
 {
-	struct ny_router_event ev = {.type = type, .prefix = r->pfx[pid].cidr, .source_node = src, .nh_node = nh,
+	struct ny_router_event ev = {.type = type, .prefix = r->pfx[pid].cidr, .source_node = src,
+				     .nh_node = nh == NONE32 ? r->self : nh,
 				     .seqno = seqno, .metric = metric};
 
 	if (r->on_event)
@@ -398,7 +417,7 @@ static bool is_held(const struct ny_router *r, const struct sel *s, uint64_t now
 
 	if (!s->present || s->nh == r->self)
 		return false;
-	nb = r->nb_of_node[s->nh];
+	nb = s->nh < r->n_nodes ? r->nb_of_node[s->nh] : NONE32; /* NONE32: next hop left the configuration */
 	has_link = nb != NONE32 && rt_nb_active(r, nb);
 	return (s->metric == NY_ROUTE_INF || !has_link) && s->n_retracted < r->connected && s->expire > now;
 }
@@ -701,7 +720,7 @@ size_t ny_router_forward_table(const struct ny_router *r, struct ny_router_fwd *
 		if (!s->present)
 			continue;
 		if (n < cap)
-			out[n] = (struct ny_router_fwd){.prefix = r->pfx[i].cidr, .nh_node = s->nh,
+			out[n] = (struct ny_router_fwd){.prefix = r->pfx[i].cidr, .nh_node = rt_sel_nh(r, s),
 							.blackhole = s->metric == NY_ROUTE_INF,
 							.exit = s->nh == r->self && s->metric != NY_ROUTE_INF,
 							.metric = s->metric};
@@ -721,7 +740,7 @@ size_t ny_router_selected_routes(const struct ny_router *r, struct ny_router_rou
 			continue;
 		if (n < cap)
 			out[n] = (struct ny_router_route_info){.prefix = r->pfx[i].cidr, .source_node = s->src,
-								.seqno = s->seqno, .metric = s->metric, .nh_node = s->nh,
+								.seqno = s->seqno, .metric = s->metric, .nh_node = rt_sel_nh(r, s),
 								.expire_at = s->expire,
 								.retracted_by = s->n_retracted};
 		n++;

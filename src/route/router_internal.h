@@ -47,7 +47,8 @@ struct sel {
 	uint32_t src;
 	uint16_t seqno;
 	uint32_t metric; /* INF = held / retracted */
-	uint32_t nh;     /* node index: self, a client, or a neighbour router */
+	uint32_t nh;     /* node index: self, a client, or a neighbour router; NONE32 once a reconfiguration removed it
+			  * (only a held route: it is reported as self) */
 	uint64_t expire;
 	uint32_t *retracted_by; /* neighbour slots that acked the retraction */
 	uint32_t n_retracted, cap_retracted;
@@ -113,6 +114,10 @@ struct nbr_state {
 	/* flushed, waiting for ny_router_take_outbox() */
 	struct qmsg *ready;
 	size_t n_ready, cap_ready, head_ready;
+	/* retractions for router ids or prefixes a reconfiguration removed, encoded since the tables no longer name
+	 * them; handed out before ready */
+	struct ny_route_msg *bye;
+	size_t n_bye, head_bye;
 };
 
 struct ny_router {
@@ -145,6 +150,8 @@ struct ny_router {
 };
 
 /* router.c: tables and route computation */
+int rt_build(struct ny_router *r, const struct ny_router_config *cfg);
+void rt_release(struct ny_router *r);
 uint32_t rt_pfx_find(const struct ny_router *r, const struct ny_conf_cidr *c);
 uint32_t rt_node_find(const struct ny_router *r, const char *id);
 bool rt_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
@@ -183,5 +190,11 @@ void rt_client_check(struct ny_router *r, uint32_t nb, uint64_t now);
 void rt_clients_check(struct ny_router *r, uint64_t now);
 
 #define ALL_NB UINT32_MAX
+
+/* The next hop reported for a selected route (a held route whose next hop left the configuration reports self). */
+static inline size_t rt_sel_nh(const struct ny_router *r, const struct sel *s)
+{
+	return s->nh == NONE32 ? r->self : s->nh;
+}
 
 #endif

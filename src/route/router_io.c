@@ -154,6 +154,7 @@ void rt_outbox_clear(struct ny_router *r, uint32_t nb)
 		n->ack_set[n->acks[i]] = 0;
 	n->n_upd = n->n_req = n->n_acks = 0;
 	n->n_ready = n->head_ready = 0;
+	n->n_bye = n->head_bye = 0;
 }
 
 static bool ready_reserve(struct nbr_state *n, size_t more)
@@ -217,6 +218,12 @@ size_t ny_router_take_outbox(struct ny_router *r, size_t nb, struct ny_route_msg
 	if (nb >= r->n_nbs)
 		return 0;
 	n = &r->nbs[nb];
+	for (; k < cap && n->head_bye < n->n_bye; k++) {
+		out[k] = n->bye[n->head_bye++];
+		r->c.tx_update++;
+	}
+	if (n->head_bye == n->n_bye)
+		n->head_bye = n->n_bye = 0;
 	for (; k < cap && n->head_ready < n->n_ready; k++) {
 		const struct qmsg *q = &n->ready[n->head_ready++];
 		struct ny_route_msg *m = &out[k];

@@ -60,6 +60,7 @@ struct ny_dp_stats {
 #define NY_DP_SEG_LEN 1536 /* one encrypted packet: 16 B header + MTU + padding + tag */
 
 #define NY_DP_ALT_MAX 8
+#define NY_DP_PEERS_MIN 64 /* neighbour slots, at least */
 
 struct ny_dp_staged_pkt {
 	uint32_t len;
@@ -142,8 +143,12 @@ struct ny_dp_node {
 	struct ny_dp_config cfg;
 	pthread_mutex_t wg_lock;
 	struct ny_wg_device dev;
+	/* Neighbour slots: peers[0..n_peers) have been used, those with wg == NULL are free (a neighbour removed by a
+	 * config change). Slots keep their address for the node's life, so the forwarding table may point at them.
+	 * Writer: the routing thread (config changes), under wg_lock. */
 	struct ny_dp_peer *peers;
 	size_t n_peers;
+	size_t peer_cap;
 	const struct ny_conf_central *central; /* the caller's; outlives the node */
 	const struct ny_conf_node *local;
 	size_t self;                           /* this node's index in central's combined list */
@@ -176,6 +181,18 @@ void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out);
 /* Sums the shards' I/O backend counters. Context: only after ny_dp_node_stop() (they are plain fields). */
 void ny_dp_node_io_stats(const struct ny_dp_node *node, struct ny_io_stats *out);
 const char *ny_dp_node_backend(const struct ny_dp_node *node);
+/* Live apply of a changed central.yaml (reference §5.1): neighbours added and removed, keys rotated without
+ * changing next hops, prefixes added and removed, endpoints changed; traffic between unaffected nodes keeps
+ * flowing. central must be expanded and validated, and outlive the node (or the next apply); on APPLIED the node
+ * uses it from then on and the caller may free the old one. msg says what happened. Context: any thread but the
+ * node's; one apply at a time. */
+enum ny_dp_apply_result {
+	NY_DP_APPLY_APPLIED,
+	NY_DP_APPLY_REJECTED,         /* nothing changed (out of memory, the routing thread did not answer) */
+	NY_DP_APPLY_RESTART_REQUIRED, /* nothing changed: this node is no longer a router, or too many neighbours */
+};
+int ny_dp_node_apply(struct ny_dp_node *node, const struct ny_conf_central *central, char *msg, size_t msg_len);
+
 /* The main thread has brought interface ifindex up with the node's addresses: the routing thread may install the
  * kernel route set from now on (and takes it away again when it stops). Context: main thread, after start. */
 void ny_dp_routing_enable_routes(struct ny_dp_node *node, unsigned ifindex);

@@ -9,6 +9,41 @@
 
 #define NY_CLI_EXIT_USAGE 2 /* the exit status of a usage error, as in cli.c */
 
+#include <pthread.h>
+
+struct ny_conf_central;
+struct ny_conf_node;
+struct ny_dp_node;
+struct ny_sys;
+
+/* `nylon run`'s live reload (run_reload.c): SIGHUP and the IPC reload request both end here, one at a time. It owns
+ * the applied central config from init on (ny_run_reload_central() is the current one). */
+enum ny_run_reload_result { NY_RELOAD_NOOP, NY_RELOAD_APPLIED, NY_RELOAD_REJECTED, NY_RELOAD_RESTART_REQUIRED };
+struct ny_run_reload {
+	const char *central_path;
+	struct ny_conf_central *central; /* applied */
+	const struct ny_conf_node *node;
+	char *text;                      /* the applied file's bytes */
+	size_t len;
+	struct ny_dp_node *dp;
+	struct ny_sys *sys;              /* NULL with no_net_configure */
+	unsigned ifindex;
+	/* Called after an APPLIED reload, under the lock, with the new config (e.g. /discovery follows it). */
+	void (*applied)(void *ctx, const struct ny_conf_central *central);
+	void *applied_ctx;
+	pthread_mutex_t lock;
+};
+const char *ny_run_reload_name(enum ny_run_reload_result r);
+int ny_run_reload_init(struct ny_run_reload *rl, const char *central_path, struct ny_conf_central *central,
+		       const struct ny_conf_node *node, struct ny_dp_node *dp);
+/* The interface's addresses follow the config from now on. Context: main thread, after configuring the OS. */
+void ny_run_reload_set_os(struct ny_run_reload *rl, struct ny_sys *sys, unsigned ifindex);
+/* Re-reads the central file and applies it; msg says why. Context: any thread; serialized. */
+enum ny_run_reload_result ny_run_reload_apply(struct ny_run_reload *rl, char *msg, size_t len);
+void ny_run_reload_free(struct ny_run_reload *rl);
+/* The IPC server's reload callback (struct ny_ipc_ops): ctx is the struct ny_run_reload. */
+int ny_run_reload_ipc(void *ctx, char *msg, size_t len);
+
 /* For a command that takes no arguments and no flags but -h/--help: sets *help, and prints usage on stdout for it.
  * Returns 0, or -EINVAL after printing the error and usage on stderr. An unknown flag is reported before help, as
  * cobra does; "--" ends the flags. */
@@ -29,15 +64,6 @@ int ny_cli_usage_error(const char *cmd, const char *arg, const char *usage);
 struct json_object;
 bool ny_cli_response_ok(struct json_object *response);
 
-/* `nylon run`'s answer to `nylon reload` until live apply exists: see reload.c. */
-struct ny_cli_reload_ctx {
-	const char *path; /* the -c central file */
-	char *text;       /* its content when the daemon started */
-	size_t len;
-};
-int ny_cli_reload_ctx_init(struct ny_cli_reload_ctx *ctx, const char *central_path);
-void ny_cli_reload_ctx_free(struct ny_cli_reload_ctx *ctx);
-int ny_cli_reload_interim(void *ctx, char *msg, size_t len);
 
 static inline int ny_cli_parse_no_args(int argc, char **argv, const char *usage, bool *help)
 {

@@ -1,5 +1,5 @@
-/* `nylon reload` (reference §1, §5.4): asks the daemon to re-read its central config, and the daemon's interim
- * answer to that request. */
+/* `nylon reload` (reference §1, §5.4): asks the daemon to re-read its central config and apply it (the daemon's
+ * side is run_reload.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -13,72 +13,6 @@
 #include "nylon/ipc.h"
 
 #define RELOAD_TIMEOUT_MS 30000
-#define CENTRAL_MAX (1u << 20)
-
-/* ---- the daemon's side ---------------------------------------------------------------------------------------- */
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = f ? malloc(CENTRAL_MAX + 1) : NULL;
-
-	*len = 0;
-	if (buf)
-		*len = fread(buf, 1, CENTRAL_MAX + 1, f);
-	if (f)
-		fclose(f);
-	if (buf && (*len > CENTRAL_MAX)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-int ny_cli_reload_ctx_init(struct ny_cli_reload_ctx *ctx, const char *central_path)
-{
-	ctx->path = central_path;
-	ctx->text = read_file(central_path, &ctx->len);
-	return ctx->text ? 0 : -EIO;
-}
-
-void ny_cli_reload_ctx_free(struct ny_cli_reload_ctx *ctx)
-{
-	free(ctx->text);
-	ctx->text = NULL;
-}
-
-/* INTERIM, until live apply lands (it is being built separately): validate the file and say whether it differs
- * from what the daemon runs. NOOP when byte-identical, REJECTED when invalid, RESTART_REQUIRED otherwise. */
-int ny_cli_reload_interim(void *arg, char *msg, size_t len)
-{
-	struct ny_cli_reload_ctx *ctx = arg;
-	struct ny_conf_central *central = NULL;
-	struct ny_conf_report r;
-	size_t n;
-	char *text;
-	int result;
-
-	ny_conf_report_init(&r);
-	if (ny_conf_central_load(&central, ctx->path, &r) < 0) {
-		if (r.n)
-			ny_conf_diag_format(&r.diags[0], msg, len);
-		else
-			snprintf(msg, len, "cannot load %s", ctx->path);
-		result = NY_IPC_RELOAD_REJECTED;
-	} else if (!(text = read_file(ctx->path, &n))) {
-		snprintf(msg, len, "cannot read %s", ctx->path);
-		result = NY_IPC_RELOAD_REJECTED;
-	} else {
-		result = ctx->text && n == ctx->len && memcmp(text, ctx->text, n) == 0 ? NY_IPC_RELOAD_NOOP :
-										       NY_IPC_RELOAD_RESTART_REQUIRED;
-		if (result == NY_IPC_RELOAD_RESTART_REQUIRED)
-			snprintf(msg, len, "%s changed; this version cannot apply it live: restart nylon", ctx->path);
-		free(text);
-	}
-	ny_conf_central_free(central);
-	ny_conf_report_free(&r);
-	return result;
-}
 
 /* ---- the command ---------------------------------------------------------------------------------------------- */
 

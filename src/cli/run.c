@@ -197,7 +197,13 @@ static void log_stats(struct ny_dp_node *dp)
 				    (unsigned long long)dp->dev.stats.drops[d]);
 }
 
-static int wait_for_signal(void)
+static void obs_follow_config(void *obs, const struct ny_conf_central *central)
+{
+	ny_obs_server_set_central(obs, central);
+}
+
+/* Waits for SIGINT or SIGTERM; SIGHUP reloads the central config meanwhile (reference §5.1). */
+static int wait_for_signal(struct ny_run_reload *rl)
 {
 	sigset_t set;
 	int sig = 0;
@@ -205,8 +211,16 @@ static int wait_for_signal(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigwait(&set, &sig);
-	return sig;
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		char msg[256];
+
+		sigwait(&set, &sig);
+		if (sig != SIGHUP)
+			return sig;
+		ny_log_info("run", "received SIGHUP, reloading %s", rl->central_path);
+		ny_run_reload_apply(rl, msg, sizeof(msg));
+	}
 }
 
 static int run(const struct run_opts *o)
@@ -218,8 +232,8 @@ static int run(const struct run_opts *o)
 	struct ny_sys *sys = NULL;
 	struct ny_obs_server *obs = NULL;
 	struct ny_ipc_server *ipc = NULL;
-	struct ny_cli_reload_ctx reload_ctx = { 0 };
-	bool dp_ready = false;
+	struct ny_run_reload rl = { 0 };
+	bool dp_ready = false, rl_ready = false;
 	bool hooks_up = false; /* pre_up ran: the down hooks run at exit */
 	char err[256] = "";
 	sigset_t set;
@@ -237,10 +251,11 @@ static int run(const struct run_opts *o)
 		snprintf(err, sizeof(err), "interface %s already exists (is another nylon running?)", cfg.ifname);
 		goto fail;
 	}
-	/* Every thread inherits this mask: only the main thread's sigwait sees SIGINT and SIGTERM. */
+	/* Every thread inherits this mask: only the main thread's sigwait sees SIGINT, SIGTERM and SIGHUP. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if ((ret = ny_dp_node_init(&dp, &cfg, central, node, err, sizeof(err))) < 0)
@@ -248,6 +263,13 @@ static int run(const struct run_opts *o)
 	dp_ready = true;
 	if ((ret = ny_dp_node_start(&dp, err, sizeof(err))) < 0)
 		goto fail_dp;
+	/* From here on the reload state owns the applied central config (a reload replaces it). */
+	if ((ret = ny_run_reload_init(&rl, o->central, central, node, &dp)) < 0) {
+		snprintf(err, sizeof(err), "%s: %s", o->central, strerror(-ret));
+		goto fail_dp;
+	}
+	rl_ready = true;
+	central = NULL;
 	ny_log_info("run", "node %s: interface %s, port %u, %u shards, io %s, aead %s, tun offload %s, udp gso %s, "
 		    "udp gro %s", node->id, cfg.ifname, cfg.port, dp.n_shards, ny_dp_node_backend(&dp),
 		    ny_aead_provider_name(cfg.aead), dp.features.tun_vnet ? "on" : "off",
@@ -255,7 +277,8 @@ static int run(const struct run_opts *o)
 	hooks_up = true;
 	ny_hooks_run(node, NY_HOOK_PRE_UP); /* device up with peers; no address, link down (reference §5.5) */
 	if (!node->no_net_configure) {
-		const struct ny_conf_peer *self = ny_conf_central_peer(central, (size_t)ny_conf_central_find(central, node->id));
+		const struct ny_conf_peer *self =
+			ny_conf_central_peer(rl.central, (size_t)ny_conf_central_find(rl.central, node->id));
 
 		if ((ret = ny_sys_open(&sys)) < 0) {
 			snprintf(err, sizeof(err), "netlink: %s", strerror(-ret));
@@ -266,22 +289,26 @@ static int run(const struct run_opts *o)
 		if ((ret = configure_os(sys, cfg.ifname, self, &ifindex, err, sizeof(err))) < 0)
 			goto fail_dp;
 		ny_dp_routing_enable_routes(&dp, ifindex);
+		ny_run_reload_set_os(&rl, sys, ifindex);
 	}
 	ny_hooks_run(node, NY_HOOK_POST_UP);
+	/* Observability (reference §5.3) once the node is up; a listen error is fatal, as nylon's. Before the IPC
+	 * socket, so that /discovery follows every reload from the first. */
+	if (node->observability_addr) {
+		if (ny_obs_server_start(&obs, node->observability_addr, rl.central, ny_obs_node_source(&dp), err,
+					sizeof(err)) < 0)
+			goto fail_dp;
+		rl.applied = obs_follow_config;
+		rl.applied_ctx = obs;
+	}
 	/* The UAPI/IPC socket, once the node answers (reference §5.4). */
-	ny_cli_reload_ctx_init(&reload_ctx, o->central);
 	if ((ret = ny_ipc_server_start(&ipc, NULL, cfg.ifname,
-				       &(struct ny_ipc_ops){ .node = &dp, .reload = ny_cli_reload_interim,
-							     .reload_ctx = &reload_ctx },
+				       &(struct ny_ipc_ops){ .node = &dp, .reload = ny_run_reload_ipc, .reload_ctx = &rl },
 				       err, sizeof(err))) < 0)
-		goto fail_dp;
-	/* Observability (reference §5.3) once the node is up; a listen error is fatal, as nylon's. */
-	if (node->observability_addr &&
-	    ny_obs_server_start(&obs, node->observability_addr, central, ny_obs_node_source(&dp), err, sizeof(err)) < 0)
 		goto fail_dp;
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
-	ret = wait_for_signal();
+	ret = wait_for_signal(&rl);
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
 	ny_obs_server_stop(obs); /* first: no scrape may read a node being taken down */
 	obs = NULL;
@@ -297,7 +324,8 @@ fail_dp:
 out:
 	ny_obs_server_stop(obs);
 	ny_ipc_server_stop(ipc);
-	ny_cli_reload_ctx_free(&reload_ctx);
+	if (rl_ready)
+		ny_run_reload_set_os(&rl, NULL, 0); /* no reload touches the OS after this */
 	if (dp_ready)
 		ny_dp_node_stop(&dp); /* the routing thread removes its routes (already stopped on a clean shutdown) */
 	if (sys) {
@@ -310,6 +338,10 @@ out:
 		ny_dp_node_destroy(&dp); /* closing the last TUN queue removes the interface */
 	if (hooks_up)
 		ny_hooks_run(node, NY_HOOK_POST_DOWN);
+	if (rl_ready) {
+		ny_conf_central_free(rl.central);
+		ny_run_reload_free(&rl);
+	}
 	ny_conf_node_free(node);
 	ny_conf_central_free(central);
 	ny_log_close_file();

@@ -65,27 +65,33 @@ int ny_dp_endpoint_resolve(const struct ny_conf_endpoint *ep, struct ny_io_addr 
 	return 0;
 }
 
-static int add_peer(struct ny_dp_node *node, const struct ny_conf_central *central, size_t conf_index, char *err,
-		    size_t err_len)
+int ny_dp_peer_activate(struct ny_dp_node *node, struct ny_dp_peer *peer, const struct ny_conf_central *central,
+			size_t conf_index)
 {
 	const struct ny_conf_peer *cp = ny_conf_central_peer(central, conf_index);
-	struct ny_dp_peer *peer = &node->peers[node->n_peers];
+	struct ny_dp_staged_pkt *staged = calloc(NY_DP_STAGED_MAX, sizeof(*staged));
+	struct ny_wg_peer *wg = staged ? ny_wg_device_add_peer(&node->dev, cp->pubkey, NULL) : NULL;
 
+	if (!wg) {
+		free(staged);
+		return errno ? -errno : -ENOMEM;
+	}
 	memset(peer, 0, sizeof(*peer));
 	peer->id = cp->id;
 	peer->conf_index = conf_index;
 	peer->is_client = cp->is_client;
-	peer->wg = ny_wg_device_add_peer(&node->dev, cp->pubkey, NULL);
-	peer->staged = calloc(NY_DP_STAGED_MAX, sizeof(*peer->staged));
-	if (!peer->wg || !peer->staged) {
-		snprintf(err, err_len, "peer %s: cannot add it to the WireGuard device: %s", cp->id, strerror(errno));
-		free(peer->staged);
-		return -EINVAL;
-	}
-	peer->wg->user = peer;
-	node->n_peers++;
+	peer->staged = staged;
+	peer->wg = wg;
+	wg->user = peer;
+	ny_dp_peer_set_alt(peer, cp);
+	return 0;
+}
+
+void ny_dp_peer_set_alt(struct ny_dp_peer *peer, const struct ny_conf_peer *cp)
+{
 	/* Handshakes go to every endpoint that resolves and data to the first until the probes find the best
 	 * (routing.c). */
+	peer->n_alt = 0;
 	for (size_t i = 0; i < cp->n_endpoints; i++) {
 		struct ny_io_addr addr;
 
@@ -100,7 +106,18 @@ static int add_peer(struct ny_dp_node *node, const struct ny_conf_central *centr
 		if (peer->n_alt < NY_DP_ALT_MAX)
 			peer->alt[peer->n_alt++] = addr;
 	}
-	return 0;
+}
+
+struct ny_wg_peer *ny_dp_peer_retire(struct ny_dp_peer *peer)
+{
+	struct ny_wg_peer *wg = peer->wg;
+
+	/* Shards that find one of its keypairs from now on drop the packet (begin_runs); those that found one before
+	 * are done once every shard has passed a quiescent state. */
+	wg->user = NULL;
+	free(peer->staged);
+	memset(peer, 0, sizeof(*peer));
+	return wg;
 }
 
 int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, const struct ny_conf_central *central,
@@ -125,7 +142,12 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 		snprintf(err, err_len, "the node's private key is invalid");
 		return -EINVAL;
 	}
-	node->peers = calloc(total ? total : 1, sizeof(*node->peers));
+	for (size_t i = 0; i < total; i++)
+		if (i != (size_t)self && ny_conf_central_adjacent(central, (size_t)self, i))
+			node->peer_cap++;
+	/* Room for neighbours that a live config change may add (routing.c); beyond it a reload needs a restart. */
+	node->peer_cap = node->peer_cap * 2 > NY_DP_PEERS_MIN ? node->peer_cap * 2 : NY_DP_PEERS_MIN;
+	node->peers = calloc(node->peer_cap, sizeof(*node->peers));
 	node->hs_queue = calloc(1, sizeof(*node->hs_queue));
 	node->control_aead = ny_aead_ctx_new(cfg->aead);
 	if (!node->peers || !node->hs_queue || !node->control_aead) {
@@ -136,8 +158,12 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 	for (size_t i = 0; i < total; i++) {
 		if (i == (size_t)self || !ny_conf_central_adjacent(central, (size_t)self, i))
 			continue;
-		if ((ret = add_peer(node, central, i, err, err_len)) < 0)
+		if ((ret = ny_dp_peer_activate(node, &node->peers[node->n_peers], central, i)) < 0) {
+			snprintf(err, err_len, "peer %s: cannot add it to the WireGuard device: %s",
+				 ny_conf_central_peer(central, i)->id, strerror(-ret));
 			return ret;
+		}
+		node->n_peers++;
 	}
 	return ny_dp_routing_init(node, err, err_len);
 }
@@ -305,6 +331,8 @@ static void handle_handshake(struct ny_dp_node *node, const struct ny_dp_hs_msg 
 	if (!rx.peer)
 		return;
 	peer = rx.peer->user;
+	if (!peer) /* retired by a config change a moment ago */
+		return;
 	ny_dp_peer_roam(peer, &m->src);
 	peer->last_rx = now;
 	if (rx.reply_len)
@@ -341,9 +369,12 @@ static uint64_t run_timers(struct ny_dp_node *node, uint64_t now)
 
 	for (size_t i = 0; i < node->n_peers; i++) {
 		struct ny_dp_peer *peer = &node->peers[i];
-		uint32_t actions = ny_wg_timers_tick(peer->wg, now) | atomic_exchange(&peer->pending, 0);
+		uint32_t actions;
 		uint64_t d;
 
+		if (!peer->wg)
+			continue;
+		actions = ny_wg_timers_tick(peer->wg, now) | atomic_exchange(&peer->pending, 0);
 		act(node, peer, actions, now);
 		d = ny_wg_timers_next_deadline(peer->wg);
 		next = d < next ? d : next;
@@ -471,7 +502,7 @@ void ny_dp_node_destroy(struct ny_dp_node *node)
 	if (node->control_wake >= 0)
 		close(node->control_wake);
 	for (size_t i = 0; i < node->n_peers; i++)
-		free(node->peers[i].staged);
+		free(node->peers[i].staged); /* the engine frees its own peers */
 	free(node->peers);
 	ny_dp_fib_publish(&node->fib, NULL);
 	free(node->hs_queue);

@@ -46,6 +46,7 @@ int ny_dp_routing_push(struct ny_dp_node *node, struct ny_dp_peer *peer, const s
 		struct ctl_msg *m = &rt->queue[(rt->qhead + rt->qcount++) % CTL_QUEUE_LEN];
 
 		m->peer = peer;
+		m->wg = peer->wg;
 		m->src = *src;
 		m->at = now;
 		m->len = (uint16_t)len;
@@ -165,7 +166,7 @@ static void run_calls(struct ny_dp_routing *rt, uint64_t now, bool shutdown)
 
 /* ---- sending ------------------------------------------------------------------------------------------------ */
 
-static size_t slot_of(const struct ny_dp_routing *rt, const struct ny_dp_peer *peer)
+static size_t index_of(const struct ny_dp_routing *rt, const struct ny_dp_peer *peer)
 {
 	return (size_t)(peer - rt->node->peers);
 }
@@ -229,11 +230,11 @@ static void flush_outboxes(struct ny_dp_routing *rt, uint64_t now)
 {
 	static struct ny_route_msg msgs[64]; /* routing thread only */
 
-	for (size_t nb = 0; nb < rt->node->n_peers; nb++) {
+	for (size_t k = 0; k < rt->n_slots; k++) {
 		size_t n;
 
-		while ((n = ny_router_take_outbox(rt->router, nb, msgs, 64)) > 0)
-			send_msgs(rt, &rt->node->peers[nb], NULL, msgs, n, now);
+		while ((n = ny_router_take_outbox(rt->router, k, msgs, 64)) > 0)
+			send_msgs(rt, &rt->node->peers[rt->slot_dp[k]], NULL, msgs, n, now);
 	}
 }
 
@@ -303,9 +304,13 @@ static void handle_probe(struct ny_dp_routing *rt, size_t nb, const struct ctl_m
 static void handle_packet(struct ny_dp_routing *rt, const struct ctl_msg *m)
 {
 	static struct ny_route_msg msgs[NY_ROUTE_WIRE_MAX_MSGS]; /* routing thread only */
-	size_t nb = slot_of(rt, m->peer);
-	int n = ny_route_wire_decode(m->data, m->len, msgs, NY_ROUTE_WIRE_MAX_MSGS);
+	size_t nb = index_of(rt, m->peer), slot = rt->dp_slot[nb];
+	int n;
 
+	/* Queued before a config change retired its sender (the slot is free now, or already someone else's). */
+	if (slot == SIZE_MAX || m->wg != m->peer->wg)
+		return;
+	n = ny_route_wire_decode(m->data, m->len, msgs, NY_ROUTE_WIRE_MAX_MSGS);
 	if (n < 0) {
 		static struct ny_log_ratelimit rl;
 
@@ -321,7 +326,7 @@ static void handle_packet(struct ny_dp_routing *rt, const struct ctl_msg *m)
 		if (msgs[i].type == NY_ROUTE_MSG_PROBE)
 			handle_probe(rt, nb, m, &msgs[i]);
 		else
-			ny_router_receive(rt->router, nb, &msgs[i], m->at);
+			ny_router_receive(rt->router, slot, &msgs[i], m->at);
 	}
 }
 
@@ -372,15 +377,15 @@ static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 		if (rt->eps[nb]) {
 			ny_route_endpoints_gc(rt->eps[nb], now);
 			update_peer_endpoints(rt, nb, now);
-		} else if (peer->last_rx != rt->client_rx[nb]) {
+		} else if (peer->wg && peer->last_rx != rt->client_rx[nb]) {
 			rt->client_rx[nb] = peer->last_rx;
 			rt->client_new[nb] = true;
 		}
 	}
 	pthread_mutex_unlock(&node->wg_lock);
 	for (size_t nb = 0; nb < node->n_peers; nb++) {
-		if (rt->client_new[nb])
-			ny_router_client_heard(rt->router, nb, rt->client_rx[nb]);
+		if (rt->client_new[nb] && rt->dp_slot[nb] != SIZE_MAX)
+			ny_router_client_heard(rt->router, rt->dp_slot[nb], rt->client_rx[nb]);
 		rt->client_new[nb] = false;
 	}
 }
@@ -407,7 +412,7 @@ static bool sync_links(struct ny_dp_routing *rt, uint64_t now)
 			continue;
 		best_changed |= (metric == NY_ROUTE_INF) != (rt->link[nb] == NY_ROUTE_INF);
 		rt->link[nb] = metric;
-		ny_router_set_link(rt->router, nb, metric, now);
+		ny_router_set_link(rt->router, rt->dp_slot[nb], metric, now);
 	}
 	return best_changed;
 }
@@ -430,8 +435,7 @@ static struct ny_dp_fib *build_fib(struct ny_dp_routing *rt, const struct ny_rou
 			e->kind = NY_DP_FIB_EXIT;
 		} else {
 			e->kind = NY_DP_FIB_PEER;
-			e->peer = fwd[i].nh_node < rt->node->central->n_routers + rt->node->central->n_clients ?
-					  rt->peer_of_node[fwd[i].nh_node] : NULL;
+			e->peer = fwd[i].nh_node < rt->n_nodes ? rt->peer_of_node[fwd[i].nh_node] : NULL;
 			if (!e->peer)
 				continue; /* cannot happen: next hops are neighbours */
 		}
@@ -496,13 +500,14 @@ static void publish_tables(struct ny_dp_routing *rt, uint64_t now)
 		rt->routes_on = true;
 		rt->routes_dirty = true;
 	}
-	if (gen == rt->fib_generation && !(rt->routes_on && rt->routes_dirty && now >= rt->routes_retry_at))
+	if (gen == rt->fib_generation && !rt->fib_stale &&
+	    !(rt->routes_on && rt->routes_dirty && now >= rt->routes_retry_at))
 		return;
 	n = ny_router_forward_table(rt->router, NULL, 0);
 	if (!(fwd = calloc(n ? n : 1, sizeof(*fwd))))
 		return;
 	ny_router_forward_table(rt->router, fwd, n);
-	if (gen != rt->fib_generation) {
+	if (gen != rt->fib_generation || rt->fib_stale) {
 		if (!(fib = build_fib(rt, fwd, n))) {
 			ny_log_error("route", "out of memory building the forwarding table; keeping the old one");
 			free(fwd);
@@ -510,6 +515,7 @@ static void publish_tables(struct ny_dp_routing *rt, uint64_t now)
 		}
 		ny_dp_fib_publish(&rt->node->fib, fib);
 		rt->fib_generation = gen;
+		rt->fib_stale = false;
 		rt->routes_dirty = true;
 		rt->routes_retry_at = 0;
 	}
@@ -608,42 +614,81 @@ static void *routing_main(void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------------------------------------------- */
 
-static int setup_router(struct ny_dp_routing *rt, uint64_t now)
+/* The slot maps and peer_of_node from node->peers, after a change of slots or of configuration. */
+static int rebuild_maps(struct ny_dp_routing *rt)
 {
-	const struct ny_conf_central *c = rt->node->central;
+	struct ny_dp_node *node = rt->node;
+	size_t total = node->central->n_routers + node->central->n_clients;
+	struct ny_dp_peer **pon = calloc(total ? total : 1, sizeof(*pon));
+
+	if (!pon)
+		return -ENOMEM;
+	free(rt->peer_of_node);
+	rt->peer_of_node = pon;
+	rt->n_nodes = total;
+	rt->n_slots = 0;
+	for (size_t i = 0; i < node->n_peers; i++) {
+		struct ny_dp_peer *peer = &node->peers[i];
+
+		rt->dp_slot[i] = SIZE_MAX;
+		if (!peer->wg)
+			continue;
+		rt->dp_slot[i] = rt->n_slots;
+		rt->slot_dp[rt->n_slots++] = i;
+		pon[peer->conf_index] = peer;
+	}
+	return 0;
+}
+
+/* The router's view of a configuration: every node with its prefixes, and the neighbours in slot order (slots[k]
+ * is the central index of neighbour slot k). The arrays replace rt's (the router copies what it keeps). */
+static int make_router_config(struct ny_dp_routing *rt, const struct ny_conf_central *c, size_t self,
+			      const size_t *slots, size_t n_slots, struct ny_router_config *cfg)
+{
 	size_t total = c->n_routers + c->n_clients, n_prefixes = 0, at = 0;
-	struct ny_router_config cfg = { 0 };
+	struct ny_router_node *nodes;
+	struct ny_router_prefix *prefixes;
+	size_t *neighbours;
 
 	for (size_t i = 0; i < total; i++)
 		n_prefixes += ny_conf_central_peer(c, i)->n_prefixes;
-	rt->nodes = calloc(total ? total : 1, sizeof(*rt->nodes));
-	rt->prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*rt->prefixes));
-	rt->neighbours = calloc(rt->node->n_peers ? rt->node->n_peers : 1, sizeof(*rt->neighbours));
-	if (!rt->nodes || !rt->prefixes || !rt->neighbours)
+	nodes = calloc(total ? total : 1, sizeof(*nodes));
+	prefixes = calloc(n_prefixes ? n_prefixes : 1, sizeof(*prefixes));
+	neighbours = calloc(n_slots ? n_slots : 1, sizeof(*neighbours));
+	if (!nodes || !prefixes || !neighbours) {
+		free(nodes);
+		free(prefixes);
+		free(neighbours);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < total; i++) {
 		const struct ny_conf_peer *p = ny_conf_central_peer(c, i);
 
-		rt->nodes[i] = (struct ny_router_node){ p->id, p->is_client, rt->prefixes + at, p->n_prefixes };
+		nodes[i] = (struct ny_router_node){ p->id, p->is_client, prefixes + at, p->n_prefixes };
 		for (size_t j = 0; j < p->n_prefixes; j++)
-			rt->prefixes[at++] = (struct ny_router_prefix){ p->prefixes[j].prefix, p->prefixes[j].metric };
+			prefixes[at++] = (struct ny_router_prefix){ p->prefixes[j].prefix, p->prefixes[j].metric };
 	}
-	for (size_t nb = 0; nb < rt->node->n_peers; nb++)
-		rt->neighbours[nb] = rt->node->peers[nb].conf_index;
-	cfg.nodes = rt->nodes;
-	cfg.n_nodes = total;
-	cfg.self = rt->node->self;
-	cfg.neighbours = rt->neighbours;
-	cfg.n_neighbours = rt->node->n_peers;
-	ny_router_timers_default(&cfg.timers);
-	cfg.on_event = log_event;
-	cfg.event_arg = rt;
-	if (!(rt->router = ny_router_new(&cfg, now)))
-		return -ENOMEM;
-	/* Health checks come with the distribution issue: until then a checked prefix is not advertised, as the
-	 * reference does before a check first succeeds (reference §5.2). */
-	for (size_t j = 0; j < ny_conf_central_peer(c, rt->node->self)->n_prefixes; j++) {
-		const struct ny_conf_prefix *p = &ny_conf_central_peer(c, rt->node->self)->prefixes[j];
+	memcpy(neighbours, slots, n_slots * sizeof(*neighbours));
+	free(rt->nodes);
+	free(rt->prefixes);
+	free(rt->neighbours);
+	rt->nodes = nodes;
+	rt->prefixes = prefixes;
+	rt->neighbours = neighbours;
+	*cfg = (struct ny_router_config){ .nodes = nodes, .n_nodes = total, .self = self, .neighbours = neighbours,
+					  .n_neighbours = n_slots, .on_event = log_event, .event_arg = rt };
+	ny_router_timers_default(&cfg->timers);
+	return 0;
+}
+
+/* Health checks come with the distribution issue: until then a checked prefix is not advertised, as the reference
+ * does before a check first succeeds (reference §5.2). */
+static void hold_checked_prefixes(struct ny_dp_routing *rt, uint64_t now)
+{
+	const struct ny_conf_peer *self = ny_conf_central_peer(rt->node->central, rt->node->self);
+
+	for (size_t j = 0; j < self->n_prefixes; j++) {
+		const struct ny_conf_prefix *p = &self->prefixes[j];
 		char text[NY_CONF_CIDR_STRLEN];
 
 		if (p->type == NY_CONF_PREFIX_STATIC)
@@ -652,44 +697,76 @@ static int setup_router(struct ny_dp_routing *rt, uint64_t now)
 		ny_log_warn("route", "prefix %s: health checks are not implemented yet; it is not advertised", text);
 		ny_router_set_prefix_metric(rt->router, &p->prefix, NY_ROUTE_INF, now);
 	}
+}
+
+static int setup_router(struct ny_dp_routing *rt, uint64_t now)
+{
+	struct ny_router_config cfg;
+	size_t *slots = calloc(rt->n_slots ? rt->n_slots : 1, sizeof(*slots));
+	int ret;
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t k = 0; k < rt->n_slots; k++)
+		slots[k] = rt->node->peers[rt->slot_dp[k]].conf_index;
+	ret = make_router_config(rt, rt->node->central, rt->node->self, slots, rt->n_slots, &cfg);
+	free(slots);
+	if (ret < 0)
+		return ret;
+	if (!(rt->router = ny_router_new(&cfg, now)))
+		return -ENOMEM;
+	hold_checked_prefixes(rt, now);
+	return 0;
+}
+
+/* The probing state of router neighbour i (node->peers index) from its configured endpoints. */
+static int setup_peer_endpoints(struct ny_dp_routing *rt, size_t i)
+{
+	struct ny_dp_peer *peer = &rt->node->peers[i];
+	const struct ny_conf_peer *cp = ny_conf_central_peer(rt->node->central, peer->conf_index);
+	struct ny_route_endpoint_params params;
+	int ret;
+
+	ny_route_endpoints_free(rt->eps[i]);
+	rt->eps[i] = NULL;
+	rt->link[i] = NY_ROUTE_INF;
+	rt->client_rx[i] = 0;
+	rt->client_new[i] = false;
+	if (peer->is_client || !peer->wg)
+		return 0;
+	ny_route_endpoint_params_default(&params);
+	if ((ret = ny_route_endpoints_new(&rt->eps[i], &params)) < 0)
+		return ret;
+	for (size_t e = 0; e < cp->n_endpoints; e++) {
+		struct ny_io_addr addr;
+		int idx = ny_route_endpoints_add_configured(rt->eps[i], cp->endpoints[e].text);
+
+		if (idx < 0)
+			return idx;
+		if (ny_dp_endpoint_resolve(&cp->endpoints[e], &addr) == 0)
+			ny_route_endpoints_set_resolved(rt->eps[i], (size_t)idx, &addr);
+	}
 	return 0;
 }
 
 static int setup_endpoints(struct ny_dp_routing *rt)
 {
-	struct ny_dp_node *node = rt->node;
 	struct ny_route_endpoint_params params;
-
 	int ret;
 
 	ny_route_endpoint_params_default(&params);
 	if ((ret = ny_route_probe_tokens_new(&rt->tokens, &params)) < 0)
 		return ret;
-	for (size_t nb = 0; nb < node->n_peers; nb++) {
-		struct ny_dp_peer *peer = &node->peers[nb];
-		const struct ny_conf_peer *cp = ny_conf_central_peer(node->central, peer->conf_index);
-
-		if (peer->is_client)
-			continue;
-		if ((ret = ny_route_endpoints_new(&rt->eps[nb], &params)) < 0)
+	for (size_t i = 0; i < rt->node->n_peers; i++)
+		if ((ret = setup_peer_endpoints(rt, i)) < 0)
 			return ret;
-		for (size_t i = 0; i < cp->n_endpoints; i++) {
-			struct ny_io_addr addr;
-			int idx = ny_route_endpoints_add_configured(rt->eps[nb], cp->endpoints[i].text);
-
-			if (idx < 0)
-				return idx;
-			if (ny_dp_endpoint_resolve(&cp->endpoints[i], &addr) == 0)
-				ny_route_endpoints_set_resolved(rt->eps[nb], (size_t)idx, &addr);
-		}
-	}
 	return 0;
 }
 
 int ny_dp_routing_init(struct ny_dp_node *node, char *err, size_t err_len)
 {
 	struct ny_dp_routing *rt = calloc(1, sizeof(*rt));
-	size_t total = node->central->n_routers + node->central->n_clients, n = node->n_peers ? node->n_peers : 1;
+	size_t n = node->peer_cap;
 	uint64_t now = ny_clock_mono_ns();
 	int ret = -ENOMEM;
 
@@ -704,15 +781,15 @@ int ny_dp_routing_init(struct ny_dp_node *node, char *err, size_t err_len)
 	rt->link = calloc(n, sizeof(*rt->link));
 	rt->client_rx = calloc(n, sizeof(*rt->client_rx));
 	rt->client_new = calloc(n, sizeof(*rt->client_new));
-	rt->peer_of_node = calloc(total ? total : 1, sizeof(*rt->peer_of_node));
+	rt->dp_slot = calloc(n, sizeof(*rt->dp_slot));
+	rt->slot_dp = calloc(n, sizeof(*rt->slot_dp));
 	rt->aead = ny_aead_ctx_new(node->cfg.aead);
-	if (rt->wake < 0 || !rt->queue || !rt->eps || !rt->link || !rt->client_rx || !rt->client_new || !rt->peer_of_node || !rt->aead)
+	if (rt->wake < 0 || !rt->queue || !rt->eps || !rt->link || !rt->client_rx || !rt->client_new || !rt->dp_slot ||
+	    !rt->slot_dp || !rt->aead)
 		goto fail;
-	for (size_t nb = 0; nb < node->n_peers; nb++) {
-		rt->link[nb] = NY_ROUTE_INF;
-		rt->peer_of_node[node->peers[nb].conf_index] = &node->peers[nb];
-	}
-	if ((ret = setup_router(rt, now)) < 0 || (ret = setup_endpoints(rt)) < 0)
+	for (size_t i = 0; i < n; i++)
+		rt->link[i] = NY_ROUTE_INF;
+	if ((ret = rebuild_maps(rt)) < 0 || (ret = setup_router(rt, now)) < 0 || (ret = setup_endpoints(rt)) < 0)
 		goto fail;
 	/* The first table: this node's own prefixes, before any neighbour speaks. */
 	ny_router_tick(rt->router, now);
@@ -800,9 +877,227 @@ void ny_dp_routing_free(struct ny_dp_node *node)
 	free(rt->client_rx);
 	free(rt->client_new);
 	free(rt->peer_of_node);
+	free(rt->dp_slot);
+	free(rt->slot_dp);
 	free(rt->nodes);
 	free(rt->prefixes);
 	free(rt->neighbours);
 	free(rt);
 	node->routing = NULL;
+}
+
+/* ---- live apply of a changed central config (reference §5.1) ---------------------------------------------- */
+
+struct apply_req {
+	const struct ny_conf_central *central; /* expanded and validated; this node is a router in it */
+	size_t self;
+	int result; /* enum ny_dp_apply_result */
+	char *msg;
+	size_t msg_len;
+};
+
+static bool same_endpoints(const struct ny_conf_peer *a, const struct ny_conf_peer *b)
+{
+	if (a->n_endpoints != b->n_endpoints)
+		return false;
+	for (size_t i = 0; i < a->n_endpoints; i++)
+		if (strcmp(a->endpoints[i].text, b->endpoints[i].text) != 0)
+			return false;
+	return true;
+}
+
+/* What happens to each slot: the new central index of a kept neighbour, or RETIRE / FREE. */
+#define SLOT_FREE ((long)-1)
+#define SLOT_RETIRE ((long)-2)
+
+struct apply_plan {
+	long *next;      /* per slot (peer_cap): new central index, SLOT_FREE or SLOT_RETIRE */
+	bool *rotate;    /* per slot: same id, new public key */
+	bool *reprobe;   /* per slot: its endpoints changed, or it is new */
+	size_t n_peers;  /* slots in use afterwards */
+};
+
+/* Matches the current neighbours with the new configuration's by id, and finds slots for the new ones among the
+ * slots that are free now (a slot retired by this change may still be in a shard's forwarding table until the
+ * grace period ends). -ENOSPC when there are more neighbours than slots. */
+static int plan_apply(struct ny_dp_routing *rt, const struct apply_req *req, struct apply_plan *plan)
+{
+	struct ny_dp_node *node = rt->node;
+	const struct ny_conf_central *nc = req->central;
+	size_t total = nc->n_routers + nc->n_clients;
+
+	plan->n_peers = node->n_peers;
+	for (size_t i = 0; i < node->n_peers; i++) {
+		struct ny_dp_peer *peer = &node->peers[i];
+		long j;
+
+		plan->next[i] = SLOT_FREE;
+		if (!peer->wg)
+			continue;
+		j = ny_conf_central_find(nc, peer->id);
+		if (j < 0 || (size_t)j == req->self || !ny_conf_central_adjacent(nc, req->self, (size_t)j) ||
+		    ny_conf_central_peer(nc, (size_t)j)->is_client != peer->is_client) {
+			plan->next[i] = SLOT_RETIRE;
+			continue;
+		}
+		plan->next[i] = j;
+		plan->rotate[i] = memcmp(ny_conf_central_peer(nc, (size_t)j)->pubkey, peer->wg->public_key,
+					 NY_KEY_LEN) != 0;
+		plan->reprobe[i] = !same_endpoints(ny_conf_central_peer(nc, (size_t)j),
+						   ny_conf_central_peer(node->central, peer->conf_index));
+	}
+	for (size_t j = 0, free_at = 0; j < total; j++) {
+		bool kept = false;
+
+		if (j == req->self || !ny_conf_central_adjacent(nc, req->self, j))
+			continue;
+		for (size_t i = 0; i < node->n_peers && !kept; i++)
+			kept = plan->next[i] == (long)j;
+		if (kept)
+			continue;
+		while (free_at < plan->n_peers && plan->next[free_at] != SLOT_FREE)
+			free_at++;
+		if (free_at == plan->n_peers && plan->n_peers == node->peer_cap)
+			return -ENOSPC;
+		if (free_at == plan->n_peers)
+			plan->next[plan->n_peers++] = SLOT_FREE;
+		plan->next[free_at] = (long)j;
+		plan->rotate[free_at] = false;
+		plan->reprobe[free_at++] = true;
+	}
+	return 0;
+}
+
+/* The engine side of a plan. Context: routing thread, under wg_lock. Returns how many engine peers it retired
+ * into retired[] (to be removed after a grace period). */
+static size_t apply_slots(struct ny_dp_routing *rt, const struct apply_req *req, const struct apply_plan *plan,
+			  struct ny_wg_peer **retired)
+{
+	struct ny_dp_node *node = rt->node;
+	const struct ny_conf_central *nc = req->central;
+	size_t n_retired = 0;
+
+	for (size_t i = 0; i < plan->n_peers; i++) {
+		struct ny_dp_peer *peer = &node->peers[i];
+		const struct ny_conf_peer *cp;
+
+		if (plan->next[i] == SLOT_RETIRE) {
+			ny_log_info("route", "peer %s: no longer a neighbour; removed", peer->id);
+			retired[n_retired++] = ny_dp_peer_retire(peer);
+			continue;
+		}
+		if (plan->next[i] == SLOT_FREE)
+			continue;
+		cp = ny_conf_central_peer(nc, (size_t)plan->next[i]);
+		if (!peer->wg) {
+			if (ny_dp_peer_activate(node, peer, nc, (size_t)plan->next[i]) < 0) {
+				ny_log_error("route", "peer %s: cannot add it to the WireGuard device", cp->id);
+				continue;
+			}
+			ny_log_info("route", "peer %s: new neighbour", cp->id);
+		} else if (plan->rotate[i]) {
+			struct ny_wg_peer *wg = ny_wg_device_add_peer(&node->dev, cp->pubkey, NULL);
+
+			if (!wg) {
+				ny_log_error("route", "peer %s: cannot take its new key: %s", cp->id, strerror(errno));
+			} else {
+				/* Same neighbour, same slot, same next hop for every route: only the session is new. */
+				peer->wg->user = NULL;
+				retired[n_retired++] = peer->wg;
+				peer->wg = wg;
+				wg->user = peer;
+				peer->n_staged = 0;
+				ny_log_info("route", "peer %s: public key rotated", cp->id);
+			}
+		}
+		peer->id = cp->id; /* the old configuration is freed after this */
+		peer->conf_index = (size_t)plan->next[i];
+		if (plan->reprobe[i])
+			ny_dp_peer_set_alt(peer, cp);
+		if (plan->rotate[i] || plan->reprobe[i])
+			atomic_fetch_or(&peer->pending, NY_WG_ACTION_SEND_INITIATION);
+	}
+	node->n_peers = plan->n_peers;
+	node->central = nc;
+	node->self = req->self;
+	return n_retired;
+}
+
+static void apply_on_thread(struct ny_dp_routing *rt, void *arg, uint64_t now)
+{
+	struct apply_req *req = arg;
+	struct ny_dp_node *node = rt->node;
+	size_t cap = node->peer_cap, n_slots = 0, n_retired;
+	struct apply_plan plan = { calloc(cap, sizeof(long)), calloc(cap, sizeof(bool)), calloc(cap, sizeof(bool)), 0 };
+	struct ny_wg_peer **retired = calloc(2 * cap, sizeof(*retired));
+	size_t *slots = calloc(cap, sizeof(*slots));
+	struct ny_router_config cfg;
+	int ret = -ENOMEM;
+
+	req->result = NY_DP_APPLY_REJECTED;
+	if (!plan.next || !plan.rotate || !plan.reprobe || !retired || !slots)
+		goto out;
+	if ((ret = plan_apply(rt, req, &plan)) < 0) {
+		req->result = NY_DP_APPLY_RESTART_REQUIRED;
+		snprintf(req->msg, req->msg_len, "more neighbours than the %zu slots this node started with", cap);
+		goto done;
+	}
+	/* The router first: it allocates everything before it changes anything, so a failure leaves all as it was. */
+	for (size_t i = 0; i < plan.n_peers; i++)
+		if (plan.next[i] >= 0)
+			slots[n_slots++] = (size_t)plan.next[i];
+	if ((ret = make_router_config(rt, req->central, req->self, slots, n_slots, &cfg)) < 0 ||
+	    (ret = ny_router_reconfigure(rt->router, &cfg, now)) < 0)
+		goto out;
+
+	pthread_mutex_lock(&node->wg_lock);
+	n_retired = apply_slots(rt, req, &plan, retired);
+	pthread_mutex_unlock(&node->wg_lock);
+
+	for (size_t i = 0; i < plan.n_peers; i++)
+		if (plan.next[i] == SLOT_RETIRE || plan.reprobe[i])
+			setup_peer_endpoints(rt, i);
+	if ((ret = rebuild_maps(rt)) < 0)
+		goto out;
+	hold_checked_prefixes(rt, now);
+	/* Next hops are looked up by node index, which the new configuration may have renumbered. */
+	rt->fib_stale = true;
+	rt->routes_dirty = true;
+	publish_tables(rt, now);
+	/* No shard holds a retired peer once every shard has passed a quiescent state since it left the table. */
+	ny_rcu_synchronize();
+	pthread_mutex_lock(&node->wg_lock);
+	for (size_t i = 0; i < n_retired; i++)
+		ny_wg_device_remove_peer(&node->dev, retired[i]);
+	pthread_mutex_unlock(&node->wg_lock);
+	ny_dp_control_wake(node);
+	req->result = NY_DP_APPLY_APPLIED;
+	snprintf(req->msg, req->msg_len, "applied");
+	goto done;
+out:
+	snprintf(req->msg, req->msg_len, "cannot apply: %s", strerror(-ret));
+done:
+	free(plan.next);
+	free(plan.rotate);
+	free(plan.reprobe);
+	free(retired);
+	free(slots);
+}
+
+int ny_dp_node_apply(struct ny_dp_node *node, const struct ny_conf_central *central, char *msg, size_t msg_len)
+{
+	struct apply_req req = { central, 0, NY_DP_APPLY_REJECTED, msg, msg_len };
+	long self = ny_conf_central_find(central, node->local->id);
+	int ret;
+
+	if (self < 0 || ny_conf_central_peer(central, (size_t)self)->is_client) {
+		snprintf(msg, msg_len, "node %s is no longer a router in the new configuration", node->local->id);
+		return NY_DP_APPLY_RESTART_REQUIRED;
+	}
+	req.self = (size_t)self;
+	if ((ret = ny_dp_routing_call(node, apply_on_thread, &req, 1000)) < 0) {
+		snprintf(msg, msg_len, "%s", ret == -ETIMEDOUT ? "timed out waiting for dispatch" : strerror(-ret));
+		return NY_DP_APPLY_REJECTED;
+	}
+	return req.result;
 }

@@ -22,6 +22,7 @@ struct ny_sys;
 
 struct ctl_msg {
 	struct ny_dp_peer *peer;
+	struct ny_wg_peer *wg; /* peer->wg when queued: a config change may retire the slot meanwhile */
 	struct ny_io_addr src;
 	uint64_t at;
 	uint16_t len;
@@ -43,14 +44,21 @@ struct ny_dp_routing {
 	bool stopped;               /* under qlock: the thread has exited; calls fail with -ESHUTDOWN */
 
 	struct ny_router *router;
-	struct ny_route_endpoints **eps; /* per neighbour slot (= node->peers index); NULL for passive clients */
+	/* Per node->peers index (peer_cap entries): */
+	struct ny_route_endpoints **eps; /* NULL for passive clients and free slots */
 	struct ny_route_probe_tokens *tokens;
 	struct ny_aead_ctx *aead;
 	uint32_t *link;           /* last link metric given to the router, per slot */
 	uint64_t *client_rx;      /* last_rx last reported to the router, per slot */
 	bool *client_new;         /* client_rx changed since the router heard it */
+	size_t *dp_slot;          /* node->peers index -> the router's neighbour slot, SIZE_MAX for a free slot */
+	/* Per router neighbour slot (the router numbers its neighbours 0..n_slots in configuration order): */
+	size_t *slot_dp;          /* -> node->peers index */
+	size_t n_slots;
 	struct ny_dp_peer **peer_of_node; /* central index -> our peer, NULL when not a neighbour */
+	size_t n_nodes;                   /* entries of peer_of_node */
 	uint64_t fib_generation;
+	bool fib_stale; /* rebuild the forwarding table even if the router's generation did not move */
 	uint64_t next_sync;
 
 	struct ny_sys *sys;
@@ -83,5 +91,10 @@ int ny_dp_routing_send_ping(struct ny_dp_routing *rt, size_t nb, size_t idx, uin
 void ny_dp_user_probe_pong(struct ny_dp_routing *rt, uint64_t token, uint64_t now);
 /* Frees the user probes left behind by callers that gave up (status.c). Context: routing thread stopped. */
 void ny_dp_user_probes_free(struct ny_dp_routing *rt);
+/* The router's neighbour slot of a peer, SIZE_MAX for a free slot. Context: routing thread. */
+static inline size_t ny_dp_routing_slot(const struct ny_dp_routing *rt, const struct ny_dp_peer *peer)
+{
+	return rt->dp_slot[peer - rt->node->peers];
+}
 
 #endif

@@ -30,7 +30,7 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 	s->aead = ny_aead_ctx_new(node->cfg.aead);
 	s->arena = malloc((size_t)NY_DP_SEGS * NY_DP_SEG_LEN);
 	s->gro_arena = malloc(NY_DP_GRO_ARENA);
-	s->peer_at = calloc(node->n_peers + 1, sizeof(*s->peer_at));
+	s->peer_at = calloc(node->peer_cap + 1, sizeof(*s->peer_at));
 	s->fwd_arena = malloc((size_t)NY_DP_FWD_COPIES * NY_DP_SEG_LEN);
 	if (!s->aead || !s->arena || !s->gro_arena || !s->peer_at || !s->fwd_arena)
 		goto fail;
@@ -129,10 +129,11 @@ static size_t begin_runs(struct ny_dp_shard *s, size_t n, struct open_run *runs,
 
 		for (j = i + 1; j < n && receiver_index(&s->pkts[j]) == receiver_index(&s->pkts[i]); j++)
 			;
-		if (!kp) {
-			/* The lookup counted the first of the run; the engine's counter is per packet. They are
-			 * counted in the data plane's counters once, with the other refused packets, later. */
-			node->dev.stats.drops[NY_WG_DROP_UNKNOWN_INDEX] += j - i - 1;
+		if (!kp || !ny_wg_keypair_peer(kp)->user) {
+			/* The lookup counted the first of an unknown run; the engine's counter is per packet. A peer
+			 * retired by a config change has no user any more: its keypairs are as good as unknown. They
+			 * are counted in the data plane's counters once, with the other refused packets, later. */
+			node->dev.stats.drops[NY_WG_DROP_UNKNOWN_INDEX] += j - i - (kp ? 0 : 1);
 			for (size_t k = i; k < j; k++)
 				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
 			continue;
@@ -159,6 +160,11 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 		uint32_t actions = 0;
 
 		ny_wg_transport_open_end(&node->dev, &runs[r].job, s->pkts + runs[r].first, runs[r].n, now, &actions);
+		if (!peer) { /* retired since begin_runs */
+			for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++)
+				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
+			continue;
+		}
 		for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++) {
 			s->pkt_peer[k] = peer;
 			if (s->pkts[k].drop == NY_WG_DROP_NONE)
@@ -400,7 +406,7 @@ static void group_by_peer(struct ny_dp_shard *s, size_t n)
 	static _Thread_local struct ny_wg_packet tmp[NY_DP_SEGS];
 	static _Thread_local struct ny_dp_peer *tmp_peer[NY_DP_SEGS];
 	struct ny_dp_peer *base = s->node->peers;
-	size_t n_peers = s->node->n_peers, *at = s->peer_at;
+	size_t n_peers = s->node->peer_cap, *at = s->peer_at;
 
 	memset(at, 0, (n_peers + 1) * sizeof(*at));
 	for (size_t i = 0; i < n; i++)
@@ -486,6 +492,10 @@ static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_gr
 
 		for (j = i + 1; j < count && s->pkt_peer[j] == peer; j++)
 			;
+		if (!peer->wg) { /* retired by a config change after this batch read the forwarding table */
+			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ROUTE, j - i);
+			continue;
+		}
 		if (!peer->has_endpoint) {
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ENDPOINT, j - i);
 			continue;

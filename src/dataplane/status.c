@@ -84,7 +84,7 @@ static void collect_selected(struct ny_dp_routing *rt, struct collect *cx)
 		if (k && (s->retracted_by = alloc_n(cx, k, sizeof(*s->retracted_by)))) {
 			for (size_t j = 0; j < k; j++)
 				copy(s->retracted_by[j], sizeof(s->retracted_by[j]),
-				     nbs[j] < rt->node->n_peers ? rt->node->peers[nbs[j]].id : "");
+				     nbs[j] < rt->n_slots ? rt->node->peers[rt->slot_dp[nbs[j]]].id : "");
 			s->n_retracted_by = k;
 		}
 	}
@@ -236,9 +236,9 @@ static void collect_engine(struct ny_dp_node *node, struct collect *cx)
 	struct ny_status *st = cx->st;
 
 	pthread_mutex_lock(&node->wg_lock);
-	for (size_t nb = 0; nb < node->n_peers; nb++) {
-		const struct ny_dp_peer *peer = &node->peers[nb];
-		struct ny_status_wg_peer *w = &st->neighbours[nb].wireguard;
+	for (size_t k = 0; k < node->routing->n_slots; k++) {
+		const struct ny_dp_peer *peer = &node->peers[node->routing->slot_dp[k]];
+		struct ny_status_wg_peer *w = &st->neighbours[k].wireguard;
 
 		w->latest_handshake_unix_ns = (int64_t)peer->wg->stats.last_handshake_wall_ns;
 		w->tx_bytes = peer->wg->stats.tx_bytes;
@@ -260,20 +260,22 @@ static void collect_neighbours(struct ny_dp_routing *rt, struct collect *cx, uin
 	struct ny_dp_node *node = rt->node;
 	struct ny_status *st = cx->st;
 
-	if (!(st->neighbours = alloc_n(cx, node->n_peers, sizeof(*st->neighbours))))
+	/* Neighbours in the router's slot order; node->peers may have free slots (neighbours a reload removed). */
+	if (!(st->neighbours = alloc_n(cx, rt->n_slots, sizeof(*st->neighbours))))
 		return;
-	st->n_neighbours = node->n_peers;
-	for (size_t nb = 0; nb < node->n_peers; nb++) {
+	st->n_neighbours = rt->n_slots;
+	for (size_t k = 0; k < rt->n_slots; k++) {
+		size_t nb = rt->slot_dp[k];
 		const struct ny_dp_peer *peer = &node->peers[nb];
-		struct ny_status_neighbour *n = &st->neighbours[nb];
+		struct ny_status_neighbour *n = &st->neighbours[k];
 
 		copy(n->peer_id, sizeof(n->peer_id), peer->id);
 		memcpy(n->public_key_raw, peer->wg->public_key, sizeof(n->public_key_raw));
 		ny_key_to_base64(n->public_key, peer->wg->public_key);
 		n->passive_client = peer->is_client;
-		n->best_metric = ny_router_link_metric(rt->router, nb);
+		n->best_metric = ny_router_link_metric(rt->router, k);
 		collect_endpoints(rt, nb, n, cx, now);
-		collect_nb_routes(rt, nb, n, cx);
+		collect_nb_routes(rt, k, n, cx);
 		collect_nb_advertised(ny_conf_central_peer(node->central, peer->conf_index), n, cx);
 	}
 	collect_engine(node, cx);
@@ -491,7 +493,8 @@ static void probe_start(struct ny_dp_routing *rt, void *arg, uint64_t now)
 	size_t nb;
 
 	prune_abandoned(rt, now);
-	for (nb = 0; nb < node->n_peers && strcmp(node->peers[nb].id, pc->peer_id) != 0; nb++)
+	for (nb = 0; nb < node->n_peers && (!node->peers[nb].wg || strcmp(node->peers[nb].id, pc->peer_id) != 0);
+	     nb++)
 		;
 	if (nb == node->n_peers) {
 		pc->ret = -ENOENT;

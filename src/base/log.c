@@ -243,11 +243,14 @@ static void put_json_field(struct lbuf *b, const char *k, size_t kn, const char 
 static void format_time(char out[32], uint64_t wall_ns)
 {
 	time_t sec = (time_t)(wall_ns / 1000000000u);
+	char date[32];
 	struct tm tm;
 
 	gmtime_r(&sec, &tm);
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ns / 1000000u % 1000u));
+	/* strftime has no sub-second field; its output (19 characters) leaves room for ".mmmZ". */
+	if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		date[0] = '\0';
+	snprintf(out, 32, "%.19s.%03uZ", date, (unsigned)(wall_ns / 1000000u % 1000u));
 }
 
 static size_t format_text(struct lbuf *b, bool color, enum ny_log_level level, const char *subsystem,

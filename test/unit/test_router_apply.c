@@ -122,7 +122,8 @@ static size_t u_pending(struct u *u)
 static const struct ny_route_msg *u_find(const struct u *u, int owner, int j)
 {
 	for (size_t i = 0; i < u->n_out; i++)
-		if (u->out[i].type == NY_ROUTE_MSG_UPDATE && ny_conf_cidr_equal(&u->out[i].prefix, &u->pf[owner][j].prefix))
+		if (u->out[i].type == NY_ROUTE_MSG_UPDATE &&
+		    ny_conf_cidr_equal(&u->out[i].prefix, &u->pf[owner][j].prefix))
 			return &u->out[i];
 	return NULL;
 }
@@ -336,6 +337,7 @@ Test(router_apply, removed_node_is_retracted_and_forgotten)
 	u.order[7] = 3;
 	u.n_order = UN - 1;
 	cr_assert_eq(u_apply(&u), 0);
+	cr_assert_eq(u_apply(&u), 0); /* a second apply before the first one's retractions went out keeps them */
 	e = u_fwd(&u, 3, 0);
 	cr_assert_not(e.present, "D's prefix is still in the table");
 	cr_assert_eq(ny_router_neighbour_routes(u.r, 0, NULL, 0), 1);
@@ -366,7 +368,6 @@ Test(router_apply, role_change_router_to_client_and_back)
 	cr_assert_str_eq(u_fwd(&u, 1, 0).nh, "n1");
 	cr_assert_str_eq(u_fwd(&u, 3, 0).nh, "n2", "D not re-routed through C");
 	u_flush(&u, 1);
-	cr_assert_eq(u.t.hop_cost, 0);
 	u.client[1] = false;
 	cr_assert_eq(u_apply(&u), 0);
 	cr_assert_eq(ny_router_link_metric(u.r, 0), NY_ROUTE_INF, "a re-added router neighbour starts down");
@@ -399,6 +400,41 @@ Test(router_apply, invalid_config_leaves_router_unchanged)
 	cr_assert_eq(ny_router_table_generation(u.r), gen);
 	cr_assert_str_eq(u_fwd(&u, 3, 0).nh, "n1");
 	cr_assert_eq(u_pending(&u), 0);
+	ny_router_free(u.r);
+}
+
+Test(router_apply, kept_client_keeps_heard_time_and_hold)
+{
+	struct u u;
+	struct ny_router_self_seqno ss[16];
+	uint16_t seqno = 0;
+	size_t n;
+
+	converged(&u);
+	u.client[5] = true;
+	u.nbs[2] = 5;
+	u.n_nbs = 3;
+	cr_assert_eq(u_apply(&u), 0);
+	ny_router_client_heard(u.r, 2, u.now);
+	cr_assert_str_eq(u_fwd(&u, 5, 0).nh, "n5");
+	for (int i = 0; i < 20; i++)
+		u_flush(&u, 0); /* 10 s of silence: passive hold */
+	cr_assert_eq(u_fwd(&u, 5, 0).metric, NY_ROUTE_HOLD_METRIC);
+	n = ny_router_self_seqnos(u.r, ss, 16);
+	for (size_t i = 0; i < n; i++)
+		if (ny_conf_cidr_equal(&ss[i].prefix, &u.pf[5][0].prefix))
+			seqno = ss[i].seqno;
+	u.order[0] = 5; /* renumbered too */
+	u.order[5] = 0;
+	cr_assert_eq(u_apply(&u), 0);
+	u_flush(&u, 0);
+	cr_assert_eq(u_fwd(&u, 5, 0).metric, NY_ROUTE_HOLD_METRIC, "the hold was lost");
+	n = ny_router_self_seqnos(u.r, ss, 16);
+	for (size_t i = 0; i < n; i++)
+		if (ny_conf_cidr_equal(&ss[i].prefix, &u.pf[5][0].prefix))
+			cr_assert_eq(ss[i].seqno, seqno, "the hold bumped the seqno again");
+	ny_router_client_heard(u.r, 2, u.now);
+	cr_assert_neq(u_fwd(&u, 5, 0).metric, NY_ROUTE_HOLD_METRIC);
 	ny_router_free(u.r);
 }
 

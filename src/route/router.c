@@ -740,8 +740,8 @@ size_t ny_router_selected_routes(const struct ny_router *r, struct ny_router_rou
 			continue;
 		if (n < cap)
 			out[n] = (struct ny_router_route_info){.prefix = r->pfx[i].cidr, .source_node = s->src,
-								.seqno = s->seqno, .metric = s->metric, .nh_node = rt_sel_nh(r, s),
-								.expire_at = s->expire,
+								.seqno = s->seqno, .metric = s->metric,
+								.nh_node = rt_sel_nh(r, s), .expire_at = s->expire,
 								.retracted_by = s->n_retracted};
 		n++;
 	}

@@ -276,27 +276,30 @@ static bool needs_bye(const struct ny_router *o, uint32_t i, const struct remap 
 	return s->present && s->metric != NY_ROUTE_INF && (m->pid[i] == NONE32 || m->node[s->src] == NONE32);
 }
 
+/* Retractions not yet taken from a kept neighbour's outbox stay queued, ahead of the new ones. */
 static int queue_byes(struct ny_router *n, const struct ny_router *o, const struct remap *m)
 {
 	size_t count = 0;
 
 	for (uint32_t i = 0; i < o->n_pfx; i++)
 		count += needs_bye(o, i, m);
-	if (!count)
-		return 0;
 	for (uint32_t i = 0; i < o->n_nbs; i++) {
+		const struct nbr_state *on = &o->nbs[i];
+		size_t left = on->n_bye - on->head_bye;
 		struct nbr_state *nn;
-		size_t k = 0;
 
-		if (m->slot[i] == NONE32 || !rt_nb_active(o, i))
-			continue; /* a link that is down gets the full table, without these prefixes, when it comes up */
+		if (m->slot[i] == NONE32 || !rt_nb_active(o, i) || !(count + left))
+			continue; /* a link that is down gets the full table, without these prefixes, once up */
 		nn = &n->nbs[m->slot[i]];
-		nn->bye = calloc(count, sizeof(*nn->bye));
+		nn->bye = calloc(count + left, sizeof(*nn->bye));
 		if (!nn->bye)
 			return -ENOMEM;
+		if (left)
+			memcpy(nn->bye, on->bye + on->head_bye, left * sizeof(*nn->bye));
+		nn->n_bye = left;
 		for (uint32_t p = 0; p < o->n_pfx; p++) {
 			const struct sel *s = &o->pfx[p].sel;
-			struct ny_route_msg *msg = &nn->bye[k];
+			struct ny_route_msg *msg = &nn->bye[nn->n_bye];
 
 			if (!needs_bye(o, p, m))
 				continue;
@@ -305,9 +308,8 @@ static int queue_byes(struct ny_router *n, const struct ny_router *o, const stru
 			msg->prefix = o->pfx[p].cidr;
 			msg->seqno = s->seqno;
 			msg->metric = NY_ROUTE_INF;
-			k++;
+			nn->n_bye++;
 		}
-		nn->n_bye = k;
 	}
 	return 0;
 }

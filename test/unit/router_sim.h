@@ -9,10 +9,17 @@
  *
  * Invariant checked after every event that changed a forwarding table: following selected next hops toward that
  * prefix from any node never revisits a node (it ends at the owner, a blackhole or a node without a route).
+ *
+ * Live apply (reference §5.1): the configuration a router gets is built from the simulation as it is now (nodes not
+ * `absent`, each node's prefixes but its last `n_pfx_off`, node order rotated by `cfg_rotate`). sim_link() and
+ * sim_unlink() change the graph after the start; sim_reconfigure() hands a node the current configuration (starting
+ * its router if it has none) and ticks it at once. The prefix universe is fixed at the start: declare every prefix
+ * there, switched off with n_pfx_off if it comes later.
  */
 #ifndef NY_TEST_ROUTER_SIM_H
 #define NY_TEST_ROUTER_SIM_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +51,7 @@ struct sim_link {
 	uint64_t latency;
 	uint32_t fixed_metric; /* 0: RTT in µs */
 	double loss;
+	bool gone;     /* removed by sim_unlink() */
 	bool up;       /* carries packets */
 	bool metric_up; /* the routers see it */
 	uint32_t epoch;
@@ -55,6 +63,9 @@ struct sim_node {
 	struct ny_router_prefix *pfx;
 	size_t n_pfx;
 	bool is_client;
+	bool absent;      /* not in the configuration (yet or any more) */
+	size_t n_pfx_off; /* the last n_pfx_off prefixes are not configured */
+	uint32_t *cfg2sim; /* this router's configuration's node index → sim node */
 	uint32_t *links; /* slot → link */
 	uint32_t n_links;
 	size_t *nbnodes;
@@ -87,6 +98,7 @@ struct sim {
 	sim_msg_fn on_msg;
 	void *user;
 	bool check_loops;
+	uint32_t cfg_rotate; /* configurations list nodes from this sim index on (renumbering) */
 };
 
 static inline uint64_t sim_rand(struct sim *s)
@@ -145,7 +157,8 @@ static inline void sim_add_prefix(struct sim *s, uint32_t node, const struct ny_
 	nd->n_pfx++;
 }
 
-/* Before sim_start. initially_up=false: configured in the graph but not carrying anything until sim_restore(). */
+/* Before sim_start, or after it with initially_up=false followed by sim_reconfigure() of both ends and sim_restore().
+ * initially_up=false: configured in the graph but not carrying anything until sim_restore(). */
 static inline uint32_t sim_link(struct sim *s, uint32_t a, uint32_t b, uint64_t latency, uint32_t fixed_metric,
 				double loss, bool initially_up)
 {
@@ -290,12 +303,15 @@ static inline void sim_flush_out(struct sim *s, uint32_t node)
 static inline void sim_after(struct sim *s, uint32_t node)
 {
 	struct sim_node *nd = &s->nodes[node];
-	uint64_t g = ny_router_table_generation(nd->r);
+	uint64_t g;
 	size_t n;
 	int32_t *row = &s->nh[(size_t)node * s->n_pfx];
 	uint32_t *mrow = &s->nh_metric[(size_t)node * s->n_pfx];
 	int32_t *fresh;
 
+	if (!nd->r)
+		return; /* a client or an absent node */
+	g = ny_router_table_generation(nd->r);
 	if (g == nd->gen)
 		return; /* metric-only changes do not bump the generation; tests read metrics from the router */
 	nd->gen = g;
@@ -308,10 +324,12 @@ static inline void sim_after(struct sim *s, uint32_t node)
 
 		if (pid < 0)
 			continue;
-		fresh[pid] = s->fwd[i].blackhole ? NH_BH
-			     : s->fwd[i].nh_node == node || s->nodes[s->fwd[i].nh_node].is_client
-				     ? NH_LOCAL
-				     : (int32_t)s->fwd[i].nh_node;
+		uint32_t nh = nd->cfg2sim[s->fwd[i].nh_node];
+
+		if (s->fwd[i].blackhole)
+			fresh[pid] = NH_BH;
+		else
+			fresh[pid] = nh == node || s->nodes[nh].is_client ? NH_LOCAL : (int32_t)nh;
 		mrow[pid] = s->fwd[i].metric;
 	}
 	for (uint32_t pid = 0; pid < s->n_pfx; pid++) {
@@ -351,17 +369,68 @@ static inline void sim_schedule_tick(struct sim *s, uint32_t node, uint64_t t)
 	sim_push(s, (struct sim_event){.t = t, .type = SIM_TICK, .a = node});
 }
 
+/* The configuration as it is now: present nodes from sim index cfg_rotate on. Fills cfg (s->n entries) and both
+ * index maps; returns the node count. */
+static inline uint32_t sim_cfg_nodes(const struct sim *s, struct ny_router_node *cfg, uint32_t *cfg2sim,
+				     uint32_t *sim2cfg)
+{
+	uint32_t k = 0;
+
+	for (uint32_t j = 0; j < s->n; j++) {
+		uint32_t i = (j + s->cfg_rotate) % s->n;
+		const struct sim_node *nd = &s->nodes[i];
+
+		sim2cfg[i] = UINT32_MAX;
+		if (nd->absent)
+			continue;
+		cfg[k] = (struct ny_router_node){.id = nd->id, .is_client = nd->is_client, .prefixes = nd->pfx,
+						 .n_prefixes = nd->n_pfx - nd->n_pfx_off};
+		cfg2sim[k] = i;
+		sim2cfg[i] = k++;
+	}
+	return k;
+}
+
+/* Builds node i's configuration and creates its router (at now) or reconfigures it. Returns the router's answer. */
+static inline int sim_apply(struct sim *s, uint32_t i, ny_router_event_fn on_event, void *arg, uint64_t now)
+{
+	struct sim_node *nd = &s->nodes[i];
+	struct ny_router_node *cfg = calloc(s->n, sizeof(*cfg));
+	uint32_t *sim2cfg = malloc(s->n * sizeof(*sim2cfg));
+	struct ny_router_config rc = {.nodes = cfg, .timers = s->timers, .on_event = on_event, .event_arg = arg};
+	int err = 0;
+
+	nd->cfg2sim = realloc(nd->cfg2sim, s->n * sizeof(*nd->cfg2sim));
+	rc.n_nodes = sim_cfg_nodes(s, cfg, nd->cfg2sim, sim2cfg);
+	rc.self = sim2cfg[i];
+	free(nd->nbnodes);
+	nd->nbnodes = calloc(nd->n_links ? nd->n_links : 1, sizeof(size_t));
+	for (uint32_t k = 0; k < nd->n_links; k++) {
+		const struct sim_link *l = &s->links[nd->links[k]];
+
+		nd->nbnodes[k] = sim2cfg[l->a == i ? l->b : l->a];
+	}
+	rc.neighbours = nd->nbnodes;
+	rc.n_neighbours = nd->n_links;
+	if (!nd->r) {
+		nd->r = ny_router_new(&rc, now);
+		err = nd->r ? 0 : -EINVAL;
+	} else {
+		err = ny_router_reconfigure(nd->r, &rc, now);
+	}
+	free(cfg);
+	free(sim2cfg);
+	return err;
+}
+
 /* Create the routers (each at a random offset within the first 100 ms so timers are not in lock-step) and bring
  * the initially-up links up after a first "probe" (link_alive_ns / 10). */
 static inline void sim_start(struct sim *s, ny_router_event_fn on_event, void *arg)
 {
-	struct ny_router_node *cfg = calloc(s->n, sizeof(*cfg));
 	struct ny_conf_cidr *all = NULL;
 	size_t total = 0;
 
 	for (uint32_t i = 0; i < s->n; i++) {
-		cfg[i] = (struct ny_router_node){.id = s->nodes[i].id, .is_client = s->nodes[i].is_client,
-						 .prefixes = s->nodes[i].pfx, .n_prefixes = s->nodes[i].n_pfx};
 		all = realloc(all, (total + s->nodes[i].n_pfx) * sizeof(*all));
 		for (size_t j = 0; j < s->nodes[i].n_pfx; j++)
 			all[total++] = s->nodes[i].pfx[j].prefix;
@@ -379,34 +448,64 @@ static inline void sim_start(struct sim *s, ny_router_event_fn on_event, void *a
 	s->fwd = malloc(s->n_pfx * sizeof(*s->fwd));
 	s->color = malloc(s->n);
 	for (uint32_t i = 0; i < s->n; i++) {
-		struct sim_node *nd = &s->nodes[i];
 		uint64_t off = s->now + sim_rand(s) % (100 * SIM_MS);
-		struct ny_router_config rc = {.nodes = cfg, .n_nodes = s->n, .self = i, .timers = s->timers,
-					      .on_event = on_event, .event_arg = arg};
 
-		if (nd->is_client)
+		if (s->nodes[i].is_client || s->nodes[i].absent)
 			continue;
-		nd->nbnodes = calloc(nd->n_links ? nd->n_links : 1, sizeof(size_t));
-		for (uint32_t k = 0; k < nd->n_links; k++) {
-			const struct sim_link *l = &s->links[nd->links[k]];
-
-			nd->nbnodes[k] = l->a == i ? l->b : l->a;
-		}
-		rc.neighbours = nd->nbnodes;
-		rc.n_neighbours = nd->n_links;
-		nd->r = ny_router_new(&rc, off);
-		if (!nd->r) {
+		if (sim_apply(s, i, on_event, arg, off)) {
 			fprintf(stderr, "router_sim: ny_router_new failed for node %u\n", i);
 			abort();
 		}
 		sim_schedule_tick(s, i, off);
 	}
-	free(cfg);
 	for (uint32_t i = 0; i < s->n_links; i++)
 		if (s->links[i].up)
 			sim_push(s, (struct sim_event){.t = s->now + 100 * SIM_MS + s->link_alive_ns / 10,
 						       .type = SIM_LINK_ALIVE, .a = i, .epoch = s->links[i].epoch});
 	s->started_at = s->now;
+}
+
+/* Live apply on node i: the current configuration, then a tick at once (it flushes what the change queued). The
+ * router's neighbour slots follow the node's link list, as the configuration lists them. */
+static inline int sim_reconfigure(struct sim *s, uint32_t i)
+{
+	int err;
+
+	if (s->nodes[i].is_client || s->nodes[i].absent)
+		return 0;
+	err = sim_apply(s, i, NULL, NULL, s->now);
+	if (err)
+		return err;
+	sim_schedule_tick(s, i, s->now);
+	sim_after(s, i);
+	return 0;
+}
+
+/* Removes link li from the graph: nothing more crosses it, and both ends' later slots move down by one. Reconfigure
+ * both ends before the next event (their slots changed). */
+static inline void sim_unlink(struct sim *s, uint32_t li)
+{
+	struct sim_link *l = &s->links[li];
+	uint32_t ends[2] = {l->a, l->b}, slots[2] = {l->slot_a, l->slot_b};
+
+	l->gone = true;
+	l->up = l->metric_up = false;
+	l->epoch++;
+	for (int e = 0; e < 2; e++) {
+		struct sim_node *nd = &s->nodes[ends[e]];
+
+		memmove(&nd->links[slots[e]], &nd->links[slots[e] + 1],
+			(nd->n_links - slots[e] - 1) * sizeof(*nd->links));
+		nd->n_links--;
+		for (uint32_t k = slots[e]; k < nd->n_links; k++) {
+			struct sim_link *o = &s->links[nd->links[k]];
+
+			if (o->a == ends[e])
+				o->slot_a = k;
+			else
+				o->slot_b = k;
+		}
+	}
 }
 
 static inline void sim_cut(struct sim *s, uint32_t li)
@@ -532,6 +631,7 @@ static inline void sim_free(struct sim *s)
 		free(s->nodes[i].pfx);
 		free(s->nodes[i].links);
 		free(s->nodes[i].nbnodes);
+		free(s->nodes[i].cfg2sim);
 	}
 	free(s->nodes);
 	free(s->links);

@@ -343,3 +343,65 @@ Test(router_sim, mesh_1000_converges, .timeout = 200)
 	cr_assert_eq(loops, 0);
 	sim_free(s);
 }
+
+/* Reference §5.1 live apply: a–b–c converged, then d joins next to c. Every router gets the new configuration; all
+ * reach d, and the routes among a, b and c never change meanwhile (checked after every event). */
+struct steady {
+	int32_t nh[3][3];
+	bool broken;
+};
+
+static void steady_check(struct sim *s, struct steady *st)
+{
+	for (uint32_t x = 0; x < 3; x++)
+		for (uint32_t y = 0; y < 3; y++)
+			if (sim_nh(s, x, y) != st->nh[x][y])
+				st->broken = true;
+}
+
+static bool steady_until_all(struct sim *s, void *arg)
+{
+	struct steady *st = arg;
+
+	steady_check(s, st);
+	return st->broken || sim_all_finite(s, NULL);
+}
+
+Test(router_sim, live_apply_adds_a_node_without_disturbing_the_others)
+{
+	struct ny_router_timers t = deftimers();
+	struct sim *s = sim_new(4, &t, 3);
+	struct steady st = {0};
+	uint32_t cd;
+	uint64_t gen[3], t0;
+
+	s->nodes[3].absent = true;
+	sim_link(s, 0, 1, 10 * SIM_MS, 0, 0, true);
+	sim_link(s, 1, 2, 10 * SIM_MS, 0, 0, true);
+	sim_start(s, NULL, NULL);
+	sim_run(s, 60 * SIM_S, NULL, NULL);
+	for (uint32_t x = 0; x < 3; x++)
+		for (uint32_t y = 0; y < 3; y++) {
+			st.nh[x][y] = sim_nh(s, x, y);
+			cr_assert(st.nh[x][y] >= 0 || st.nh[x][y] == NH_LOCAL, "n%u has no route to n%u", x, y);
+		}
+	s->nodes[3].absent = false;
+	cd = sim_link(s, 2, 3, 10 * SIM_MS, 0, 0, false);
+	for (uint32_t i = 0; i < 3; i++)
+		gen[i] = ny_router_table_generation(s->nodes[i].r);
+	for (uint32_t i = 0; i < 4; i++) {
+		cr_assert_eq(sim_reconfigure(s, i), 0);
+		steady_check(s, &st);
+	}
+	for (uint32_t i = 0; i < 3; i++)
+		cr_assert_eq(ny_router_table_generation(s->nodes[i].r), gen[i], "n%u's table changed on apply", i);
+	sim_restore(s, cd);
+	t0 = s->now;
+	cr_assert(sim_run(s, s->now + 60 * SIM_S, steady_until_all, &st), "d never reached by everyone");
+	cr_assert_not(st.broken, "a route among a, b, c changed during the apply");
+	cr_assert_eq(sim_path_len(s, 0, 3, NULL), 3);
+	fprintf(stderr, "router_sim: d reachable from everyone %.3f s after the apply\n",
+		secs(s->now - t0));
+	cr_assert_eq(s->loops, 0);
+	sim_free(s);
+}

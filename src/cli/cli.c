@@ -3,6 +3,8 @@
  * parses its own flags and prints its own usage; this file only finds the command. */
 #include "nylon/cli.h"
 
+#include "cli/cli_internal.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +25,8 @@ static const struct ny_cli_command commands[] = {
 	{ "pubkey", GROUP_INIT, "Read a private key on stdin and print its public key", ny_cli_pubkey },
 	{ "run", GROUP_NYLON, "Run the nylon daemon", ny_cli_run },
 	{ "version", GROUP_NYLON, "Print the version of nylon", ny_cli_version },
+	{ "seal", GROUP_CONFIG, "Sign and encrypt a central config into a bundle for distribution", ny_cli_seal },
+	{ "open", GROUP_CONFIG, "Decrypt, verify and print a config bundle", ny_cli_open },
 	{ "verify", GROUP_CONFIG, "Check a central config, and optionally a node config against it", ny_cli_verify },
 };
 

@@ -9,6 +9,10 @@
 
 #define NY_CLI_EXIT_USAGE 2 /* the exit status of a usage error, as in cli.c */
 
+/* Config bundles (src/cli/bundle.c). */
+int ny_cli_seal(int argc, char **argv);
+int ny_cli_open(int argc, char **argv);
+
 /* For a command that takes no arguments and no flags but -h/--help: sets *help, and prints usage on stdout for it.
  * Returns 0, or -EINVAL after printing the error and usage on stderr. An unknown flag is reported before help, as
  * cobra does; "--" ends the flags. */

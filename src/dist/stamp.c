@@ -254,11 +254,13 @@ static int check(const char *text, size_t len, int64_t timestamp, char *err, siz
 
 	ny_conf_report_init(&r);
 	ret = ny_conf_central_parse(&c, "central.yaml", text, len, &r);
-	if (ret == 0 && c->timestamp != timestamp)
-		ret = -EINVAL;
 	if (ret == -EINVAL)
+		set_err(err, err_len, "the config does not parse as a central config with its timestamp set");
+	if (ret == 0 && c->timestamp != timestamp) {
 		set_err(err, err_len, "cannot set the timestamp in this file's layout; write `timestamp: 0` as a "
 				      "top-level key and seal again");
+		ret = -EINVAL;
+	}
 	ny_conf_central_free(c);
 	ny_conf_report_free(&r);
 	return ret;

@@ -116,10 +116,12 @@ static int parse_args(int argc, char **argv, const struct flag *flags, size_t n_
 			if (arg[1] == flags[k].short_name && arg[2] == '\0') {
 				f = &flags[k];
 			} else if (arg[1] == '-' && strncmp(arg + 2, flags[k].long_name, n) == 0) {
-				if (arg[2 + n] == '\0')
+				if (arg[2 + n] == '\0') {
 					f = &flags[k];
-				else if (arg[2 + n] == '=')
-					f = &flags[k], value = arg + 3 + n;
+				} else if (arg[2 + n] == '=') {
+					f = &flags[k];
+					value = arg + 3 + n;
+				}
 			}
 		}
 		if (!f)

@@ -29,6 +29,8 @@ static const struct ny_cli_command commands[] = {
 	{ "reload", GROUP_NYLON, "Make the running daemon re-read its central config", ny_cli_reload },
 	{ "trace", GROUP_NYLON, "Stream packet-routing trace lines from the daemon", ny_cli_trace },
 	{ "version", GROUP_NYLON, "Print the version of nylon", ny_cli_version },
+	{ "seal", GROUP_CONFIG, "Sign and encrypt a central config into a bundle for distribution", ny_cli_seal },
+	{ "open", GROUP_CONFIG, "Decrypt, verify and print a config bundle", ny_cli_open },
 	{ "verify", GROUP_CONFIG, "Check a central config, and optionally a node config against it", ny_cli_verify },
 };
 

@@ -17,7 +17,7 @@ struct ny_dp_node;
 struct ny_sys;
 
 /* `nylon run`'s live reload (run_reload.c): SIGHUP and the IPC reload request both end here, one at a time. It owns
- * the applied central config from init on (ny_run_reload_central() is the current one). */
+ * the applied central config from init on (rl->central is the current one). */
 enum ny_run_reload_result { NY_RELOAD_NOOP, NY_RELOAD_APPLIED, NY_RELOAD_REJECTED, NY_RELOAD_RESTART_REQUIRED };
 struct ny_run_reload {
 	const char *central_path;
@@ -43,6 +43,10 @@ enum ny_run_reload_result ny_run_reload_apply(struct ny_run_reload *rl, char *ms
 void ny_run_reload_free(struct ny_run_reload *rl);
 /* The IPC server's reload callback (struct ny_ipc_ops): ctx is the struct ny_run_reload. */
 int ny_run_reload_ipc(void *ctx, char *msg, size_t len);
+
+/* Config bundles (src/cli/bundle.c). */
+int ny_cli_seal(int argc, char **argv);
+int ny_cli_open(int argc, char **argv);
 
 /* For a command that takes no arguments and no flags but -h/--help: sets *help, and prints usage on stdout for it.
  * Returns 0, or -EINVAL after printing the error and usage on stderr. An unknown flag is reported before help, as

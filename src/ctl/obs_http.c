@@ -136,7 +136,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return respond_text(conn, MHD_HTTP_NOT_FOUND, "404 page not found\n");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's error logger: fmt is its own printf format (MHD_OPTION_EXTERNAL_LOGGER). */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
 	size_t n;

@@ -28,27 +28,10 @@ runs=5
 bound=20
 settle=25
 converge=45
-nylon_args=""
-build_dir=${NY_BUILD_DIR:-$top/build}
-
-usage() {
-	sed -n 's/^# Usage: //p' "${BASH_SOURCE[0]}"
-	exit "${1:-0}"
-}
-while (($#)); do
-	case $1 in
-	--runs) runs=$2; shift 2 ;;
-	--bound) bound=$2; shift 2 ;;
-	--settle) settle=$2; shift 2 ;;
-	--nylon-args) nylon_args=$2; shift 2 ;;
-	--build-dir) build_dir=$2; shift 2 ;;
-	-h | --help) usage 0 ;;
-	*) echo "failover_netns: unknown argument '$1'" >&2; usage 2 ;;
-	esac
-done
+NYB_FLAGS=(runs bound settle)
+source "$top/bench/lib_bench.sh" "$@"
 [[ "$runs" =~ ^[1-9][0-9]*$ && "$bound" =~ ^[1-9][0-9]*$ && "$settle" =~ ^[0-9]+$ ]] ||
 	{ echo "failover_netns: --runs and --bound take positive integers, --settle a whole number" >&2; exit 2; }
-export NY_BUILD_DIR=$build_dir NY_NYLON_ARGS=$nylon_args
 
 source "$top/test/netns/lib.sh"
 source "$top/test/netns/lib_nylon.sh"
@@ -65,7 +48,7 @@ nym_forwarding bob
 nym_forwarding vps
 alice4=$(nym_addr4 alice) charlie4=$(nym_addr4 charlie)
 
-echo "failover_netns: $(uname -sr), $(nproc) CPUs, load at start:$(uptime | sed 's/.*load average://')"
+echo "failover_netns: $(uname -sr), $(nproc) CPUs, load at start:$(nyb_load)"
 echo "failover_netns: $runs runs, cut $settle s after start, ping every 100 ms for at most $bound s after the cut;" \
 	"nylon args: '$nylon_args'"
 
@@ -93,4 +76,4 @@ printf '%s\n' "${figures[@]}" | sort -n | awk '
 		printf "failover median %d ms over %d runs (min %d, max %d); target < 6000 ms: %s\n",
 			med, NR, v[1], v[NR], med < 6000 ? "met" : "NOT met"
 	}'
-echo "failover_netns: load at end:$(uptime | sed 's/.*load average://')"
+echo "failover_netns: load at end:$(nyb_load)"

@@ -27,25 +27,9 @@ set -eu -o pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=5
 runs=3
-nylon_args=""
-build_dir=${NY_BUILD_DIR:-$top/build}
-
-usage() {
-	sed -n 's/^# Usage: //p' "${BASH_SOURCE[0]}"
-	exit "${1:-0}"
-}
-while (($#)); do
-	case $1 in
-	--seconds) seconds=$2; shift 2 ;;
-	--runs) runs=$2; shift 2 ;;
-	--nylon-args) nylon_args=$2; shift 2 ;;
-	--build-dir) build_dir=$2; shift 2 ;;
-	-h | --help) usage 0 ;;
-	*) echo "iperf_netns: unknown argument '$1'" >&2; usage 2 ;;
-	esac
-done
+NYB_FLAGS=(seconds runs)
+source "$top/bench/lib_bench.sh" "$@"
 [[ "$seconds" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "iperf_netns: --seconds and --runs take positive integers" >&2; exit 2; }
-export NY_BUILD_DIR=$build_dir
 
 source "$top/test/netns/lib.sh"
 source "$top/test/netns/lib_nylon.sh"
@@ -185,7 +169,7 @@ PY
 		awk '{ printf "%s Gbit/s, %s CPU-s, %s retransmits, %s%% UDP loss, RSS %s KiB", $4, $5, $6, $9, $7 }')" >&2
 }
 
-echo "iperf_netns: $(uname -sr), $(nproc) CPUs, load at start:$(uptime | sed 's/.*load average://')"
+echo "iperf_netns: $(uname -sr), $(nproc) CPUs, load at start:$(nyb_load)"
 echo "iperf_netns: $seconds s per test, $runs runs, medians; nylon args: '${nylon_args}'; wireguard-go $(wireguard-go --version 2>/dev/null | head -n 1 | awk '{ print $NF }')"
 
 idle_nylon=0 idle_wg=0
@@ -203,7 +187,7 @@ for ((run = 1; run <= runs; run++)); do
 		if [[ "$tunnel" == nylon ]]; then nylon_down; else wg_down; fi
 	done
 done
-echo "iperf_netns: load at end:$(uptime | sed 's/.*load average://')"
+echo "iperf_netns: load at end:$(nyb_load)"
 
 python3 - "$results" "$idle_nylon" "$idle_wg" "$seconds" <<'PY'
 import statistics, sys

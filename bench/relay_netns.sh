@@ -23,26 +23,10 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=5
 runs=3
 converge=30
-nylon_args=""
-build_dir=${NY_BUILD_DIR:-$top/build}
-
-usage() {
-	sed -n 's/^# Usage: //p' "${BASH_SOURCE[0]}"
-	exit "${1:-0}"
-}
-while (($#)); do
-	case $1 in
-	--seconds) seconds=$2; shift 2 ;;
-	--runs) runs=$2; shift 2 ;;
-	--nylon-args) nylon_args=$2; shift 2 ;;
-	--build-dir) build_dir=$2; shift 2 ;;
-	-h | --help) usage 0 ;;
-	*) echo "relay_netns: unknown argument '$1'" >&2; usage 2 ;;
-	esac
-done
+NYB_FLAGS=(seconds runs)
+source "$top/bench/lib_bench.sh" "$@"
 [[ "$seconds" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "relay_netns: --seconds and --runs take positive integers" >&2; exit 2; }
-export NY_BUILD_DIR=$build_dir NY_NYLON_ARGS=$nylon_args
 
 source "$top/test/netns/lib.sh"
 source "$top/test/netns/lib_nylon.sh"
@@ -94,7 +78,7 @@ phase() {
 	echo "$name $gbps" >>"$NYN_TMP/results"
 }
 
-echo "relay_netns: $(uname -sr), $(nproc) CPUs, load at start:$(uptime | sed 's/.*load average://')"
+echo "relay_netns: $(uname -sr), $(nproc) CPUs, load at start:$(nyb_load)"
 echo "relay_netns: iperf3 TCP 1 stream, $seconds s per measurement, $runs runs, medians; nylon args: '$nylon_args'"
 : >"$NYN_TMP/results"
 for ((run = 1; run <= runs; run++)); do
@@ -109,4 +93,4 @@ print("relay  a -> b -> c TCP 1 stream: %.3f Gbit/s (median)" % med["relay"])
 print("direct a -> c      TCP 1 stream: %.3f Gbit/s (median)" % med["direct"])
 print("relay / direct: %s" % ("%.2f" % (med["relay"] / med["direct"]) if med["direct"] else "-"))
 PY
-echo "relay_netns: load at end:$(uptime | sed 's/.*load average://')"
+echo "relay_netns: load at end:$(nyb_load)"

@@ -102,4 +102,24 @@ static inline int ny_cli_parse_no_args(int argc, char **argv, const char *usage,
 	return 0;
 }
 
+/* ---- the IPC commands' shared steps (ipc_cmd.c) ---- */
+struct option;
+/* The flags every IPC command takes. */
+struct ny_cli_ipc_flags {
+	const char *ifname; /* -i/--interface; "nylon" unless given */
+	bool json;          /* --json */
+};
+/* Parses argv's flags with getopt_long over longs, which maps --interface to 'i', --json (if the command has it) to
+ * 'j' and --help to 'h'. Fills *f; for -h prints usage on stdout and sets *help. Every other option of longs goes to
+ * on_flag (NULL: accepted and ignored), which returns 0 or -EINVAL after printing its error. Afterwards optind is the
+ * first argument. Returns 0, or -EINVAL after printing the error (and, for an unknown flag, usage) on stderr. */
+int ny_cli_ipc_parse_flags(int argc, char **argv, const struct option *longs, const char *usage,
+			   struct ny_cli_ipc_flags *f, bool *help, int (*on_flag)(void *ctx, int c, const char *arg),
+			   void *ctx);
+/* Sends one request to the daemon on ifname and waits up to timeout_ms for its answer. Returns the answer, a JSON
+ * object the caller puts, or NULL after printing `Error: ...` on stderr. Does not check its ok. */
+struct json_object *ny_cli_ipc_request(const char *ifname, const char *request, int timeout_ms);
+/* Prints a JSON value as the IPC commands' --json does: pretty, spaced, slashes unescaped. */
+void ny_cli_print_json(struct json_object *value);
+
 #endif

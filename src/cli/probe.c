@@ -1,4 +1,5 @@
 /* `nylon probe <peer>` (reference §1): pings every endpoint of one neighbour through the daemon. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -51,6 +52,17 @@ static void print_results(struct json_object *root)
 	}
 }
 
+static int probe_flag(void *ctx, int c, const char *arg)
+{
+	int64_t *timeout_ns = ctx;
+
+	if (c == 't' && (ny_conf_duration_parse(timeout_ns, arg) < 0 || *timeout_ns <= 0)) {
+		fprintf(stderr, "Error: probe: --timeout: expected a positive duration such as 2s, got \"%s\"\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int ny_cli_probe(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -58,58 +70,39 @@ int ny_cli_probe(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },   { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *ifname = "nylon", *peer = NULL;
+	struct ny_cli_ipc_flags f;
 	int64_t timeout_ns = 2000000000LL;
-	bool json = false;
-	char err[512], *resp = NULL, *req = NULL;
-	struct json_object *root = NULL, *jreq = NULL, *p;
-	int c, ret = 1;
+	char *req = NULL;
+	struct json_object *root = NULL, *jreq, *p;
+	bool help;
+	int ret = 1;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "i:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'i': ifname = optarg; break;
-		case 'j': json = true; break;
-		case 't':
-			if (ny_conf_duration_parse(&timeout_ns, optarg) < 0 || timeout_ns <= 0) {
-				fprintf(stderr, "Error: probe: --timeout: expected a positive duration such as 2s, got \"%s\"\n",
-					optarg);
-				return NY_CLI_EXIT_USAGE;
-			}
-			break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return ny_cli_usage_error(argv[0], argv[optind - 1], usage_text);
-		}
-	}
+	if (ny_cli_ipc_parse_flags(argc, argv, longs, usage_text, &f, &help, probe_flag, &timeout_ns) < 0)
+		return NY_CLI_EXIT_USAGE;
+	if (help)
+		return 0;
 	if (optind + 1 != argc) {
 		fprintf(stderr, "Error: probe: expected exactly one peer id\n");
 		fputs(usage_text, stderr);
 		return NY_CLI_EXIT_USAGE;
 	}
-	peer = argv[optind];
 	/* The server caps the wait at 10 s; ms rounds up so that 1ns still means "wait a little". */
 	int64_t ms = (timeout_ns + 999999) / 1000000;
 
 	jreq = json_object_new_object();
 	p = json_object_new_object();
-	json_object_object_add(p, "peerId", json_object_new_string(peer));
+	json_object_object_add(p, "peerId", json_object_new_string(argv[optind]));
 	json_object_object_add(p, "timeoutMs", json_object_new_int64(ms > NY_IPC_PROBE_MAX_MS ? NY_IPC_PROBE_MAX_MS : ms));
 	json_object_object_add(jreq, "probe", p);
 	req = strdup(json_object_to_json_string_ext(jreq, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (!req || ny_ipc_client_call(ifname, req, NY_IPC_PROBE_MAX_MS + 5000, &resp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "Error: %s\n", req ? err : "out of memory");
+	if (!req) {
+		fprintf(stderr, "Error: out of memory\n");
 		goto out;
 	}
-	if (!(root = json_tokener_parse(resp)) || !json_object_is_type(root, json_type_object)) {
-		fprintf(stderr, "Error: malformed answer from nylon\n");
+	if (!(root = ny_cli_ipc_request(f.ifname, req, NY_IPC_PROBE_MAX_MS + 5000)) || !ny_cli_response_ok(root))
 		goto out;
-	}
-	if (!ny_cli_response_ok(root))
-		goto out;
-	if (json)
-		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (f.json)
+		ny_cli_print_json(root);
 	else
 		print_results(root);
 	ret = 0;
@@ -117,6 +110,5 @@ out:
 	json_object_put(jreq);
 	json_object_put(root);
 	free(req);
-	free(resp);
 	return ret;
 }

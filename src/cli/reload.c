@@ -31,43 +31,27 @@ int ny_cli_reload(int argc, char **argv)
 		{ "file", required_argument, NULL, 'f' },      { "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *ifname = "nylon";
-	bool json = false;
-	char err[512], *resp = NULL;
-	struct json_object *root = NULL, *reload, *v;
-	int c, ret = 1;
+	struct ny_cli_ipc_flags f;
+	struct json_object *root, *reload, *v;
+	bool help;
+	int ret;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "i:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'i': ifname = optarg; break;
-		case 'j': json = true; break;
-		case 'f': break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return ny_cli_usage_error(argv[0], argv[optind - 1], usage_text);
-		}
-	}
+	if (ny_cli_ipc_parse_flags(argc, argv, longs, usage_text, &f, &help, NULL, NULL) < 0)
+		return NY_CLI_EXIT_USAGE;
+	if (help)
+		return 0;
 	if (optind < argc)
 		return ny_cli_usage_error(argv[0], argv[optind], usage_text);
-	if (ny_ipc_client_call(ifname, "{\"reload\":{}}", RELOAD_TIMEOUT_MS, &resp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "Error: %s\n", err);
+	if (!(root = ny_cli_ipc_request(f.ifname, "{\"reload\":{}}", RELOAD_TIMEOUT_MS)))
 		return 1;
-	}
-	if (!(root = json_tokener_parse(resp)) || !json_object_is_type(root, json_type_object)) {
-		fprintf(stderr, "Error: malformed answer from nylon\n");
-		goto out;
-	}
-	if (json) {
-		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* Printed before the ok check: a REJECTED answer (ok=false) carries the result and the message that say why. */
+	if (f.json) {
+		ny_cli_print_json(root);
 	} else if (json_object_object_get_ex(root, "reload", &reload)) {
 		printf("Result: %s\n", json_object_object_get_ex(reload, "result", &v) ? json_object_get_string(v) : "NOOP");
 		printf("Message: %s\n", json_object_object_get_ex(reload, "message", &v) ? json_object_get_string(v) : "");
 	}
 	ret = ny_cli_response_ok(root) ? 0 : 1;
-out:
 	json_object_put(root);
-	free(resp);
 	return ret;
 }

@@ -1,6 +1,5 @@
 /* `nylon status` (reference §1): the daemon's Status over IPC, as tables or as its proto3 JSON. The view is built
- * from the JSON response, not from our structs, so it works against any daemon that speaks nylon's IPC. Also the
- * helpers the other IPC commands share. */
+ * from the JSON response, not from our structs, so it works against any daemon that speaks nylon's IPC. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -17,25 +16,6 @@
 
 #define STATUS_TIMEOUT_MS 5000
 #define INF_METRIC 4294967295ll
-
-int ny_cli_usage_error(const char *cmd, const char *arg, const char *usage)
-{
-	fprintf(stderr, "Error: %s: unexpected argument or unknown flag \"%s\"\n", cmd, arg);
-	fputs(usage, stderr);
-	return NY_CLI_EXIT_USAGE;
-}
-
-bool ny_cli_response_ok(struct json_object *response)
-{
-	struct json_object *ok, *error;
-
-	if (json_object_object_get_ex(response, "ok", &ok) && json_object_get_boolean(ok))
-		return true;
-	fprintf(stderr, "Error: %s\n",
-		json_object_object_get_ex(response, "error", &error) && *json_object_get_string(error) ?
-			json_object_get_string(error) : "nylon answered ok=false");
-	return false;
-}
 
 /* ---- reading the JSON ------------------------------------------------------------------------------------------ */
 
@@ -290,6 +270,19 @@ static const char usage_text[] = "Usage: nylon status [flags]\n\n"
 				 "      --no-color          no colours (also: NO_COLOR set, or not a terminal)\n"
 				 "  -h, --help              this help\n";
 
+static int status_flag(void *ctx, int c, const char *arg)
+{
+	struct view *v = ctx;
+
+	(void)arg;
+	switch (c) {
+	case 'r': v->routes = true; break;
+	case 'f': v->full = v->routes = true; break;
+	case 'n': v->color = false; break;
+	}
+	return 0;
+}
+
 int ny_cli_status(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -299,41 +292,23 @@ int ny_cli_status(int argc, char **argv)
 		{ 0 },
 	};
 	struct view v = { .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") };
-	const char *ifname = "nylon";
-	bool json = false;
-	char err[512], *resp = NULL;
-	struct json_object *root = NULL;
-	int c, ret = 1;
+	struct ny_cli_ipc_flags f;
+	struct json_object *root;
+	bool help;
+	int ret = 1;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "i:h", longs, NULL)) != -1) {
-		switch (c) {
-		case 'i': ifname = optarg; break;
-		case 'j': json = true; break;
-		case 'r': v.routes = true; break;
-		case 'f': v.full = v.routes = true; break;
-		case 'n': v.color = false; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return ny_cli_usage_error(argv[0], argv[optind - 1], usage_text);
-		}
-	}
+	if (ny_cli_ipc_parse_flags(argc, argv, longs, usage_text, &f, &help, status_flag, &v) < 0)
+		return NY_CLI_EXIT_USAGE;
+	if (help)
+		return 0;
 	if (optind < argc)
 		return ny_cli_usage_error(argv[0], argv[optind], usage_text);
-	if (ny_ipc_client_call(ifname, "{\"status\":{}}", STATUS_TIMEOUT_MS, &resp, err, sizeof(err)) < 0) {
-		fprintf(stderr, "Error: %s\n", err);
+	if (!(root = ny_cli_ipc_request(f.ifname, "{\"status\":{}}", STATUS_TIMEOUT_MS)))
 		return 1;
-	}
-	if (!(root = json_tokener_parse(resp)) || !json_object_is_type(root, json_type_object)) {
-		fprintf(stderr, "Error: malformed answer from nylon\n");
-		goto out;
-	}
 	if (!ny_cli_response_ok(root))
 		goto out;
-	if (json) {
-		puts(json_object_to_json_string_ext(get(root, "status"), JSON_C_TO_STRING_PRETTY |
-									       JSON_C_TO_STRING_SPACED |
-									       JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (f.json) {
+		ny_cli_print_json(get(root, "status"));
 	} else {
 		v.now_s = (int64_t)(ny_clock_wall_ns() / 1000000000ull);
 		print_status(&v, get(root, "status"));
@@ -341,6 +316,5 @@ int ny_cli_status(int argc, char **argv)
 	ret = 0;
 out:
 	json_object_put(root);
-	free(resp);
 	return ret;
 }

@@ -396,32 +396,35 @@ Test(route_table, get_is_exact_not_longest)
 
 Test(route_table, rejects_bad_prefixes)
 {
+	/* Each made from a valid prefix by setting one address byte (host bits) or the length, which the parser
+	 * would refuse. */
+	static const struct {
+		const char *cidr;
+		int byte; /* addr.bytes[byte] = value; -1: none */
+		uint8_t value;
+		uint8_t bits; /* 0: keep */
+	} bad[] = {
+		{ "10.0.0.0/24", 3, 1, 0 },  /* 10.0.0.1/24 */
+		{ "10.0.0.0/31", 3, 1, 0 },  /* 10.0.0.1/31 */
+		{ "0.0.0.0/0", 0, 0x80, 0 }, /* 128.0.0.0/0 */
+		{ "10.0.0.1/32", -1, 0, 33 },
+		{ "fd00::/64", 15, 1, 0 },   /* fd00::1/64 */
+		{ "fd00::/63", 7, 1, 0 },    /* fd00:0:0:1::/63 */
+		{ "fd00::1/128", -1, 0, 129 },
+	};
 	struct ny_route_table_builder *b = ny_route_table_builder_new();
 	struct ny_conf_cidr c;
 	struct ny_route_table *t;
 	struct ny_conf_addr a;
 
-	c = cidr("10.0.0.0/24");
-	c.addr.bytes[3] = 1; /* 10.0.0.1/24 */
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
-	c = cidr("10.0.0.0/31");
-	c.addr.bytes[3] = 1;
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
-	c = cidr("0.0.0.0/0");
-	c.addr.bytes[0] = 0x80;
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
-	c = cidr("10.0.0.1/32");
-	c.bits = 33;
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
-	c = cidr("fd00::/64");
-	c.addr.bytes[15] = 1;
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
-	c = cidr("fd00::/63");
-	c.addr.bytes[7] = 1;
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
-	c = cidr("fd00::1/128");
-	c.bits = 129;
-	cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = cidr(bad[i].cidr);
+		if (bad[i].byte >= 0)
+			c.addr.bytes[bad[i].byte] = bad[i].value;
+		if (bad[i].bits)
+			c.bits = bad[i].bits;
+		cr_assert_eq(ny_route_table_builder_add(b, &c, 1), -EINVAL, "row %zu (%s)", i, bad[i].cidr);
+	}
 	c = cidr("10.0.0.0/8");
 	cr_assert_eq(ny_route_table_builder_add(b, &c, NONE), -EINVAL, "NONE is not a value");
 	c.addr.family = AF_UNIX;

@@ -53,6 +53,14 @@ static void setup(struct h *h, const size_t *nbs, size_t n_nbs, const struct ny_
 	cr_assert_not_null(h->r);
 }
 
+/* setup, then every neighbour's link up at metric 10: the scenarios' usual start. */
+static void setup_linked(struct h *h, const size_t *nbs, size_t n_nbs, const struct ny_router_timers *t)
+{
+	setup(h, nbs, n_nbs, t);
+	for (size_t i = 0; i < n_nbs; i++)
+		ny_router_set_link(h->r, i, 10, h->now);
+}
+
 static struct ny_conf_cidr pfx(struct h *h, int node)
 {
 	return h->pf[node][0].prefix;
@@ -171,9 +179,7 @@ Test(router, net1a_basic_retraction)
 	struct ny_router_route_info ri;
 	const struct ny_route_msg *m;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	cr_assert(route(&h, S, &ri) && ri.nh_node == B && ri.metric == 20);
 	flush(&h, 0);
@@ -197,9 +203,7 @@ Test(router, net2s_solve_starvation)
 	struct h h;
 	const struct ny_route_msg *m;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	flush(&h, 1); /* advertised: FD(S) = (0, 20) */
 	upd(&h, 1, S, S, 0, 50); /* C's route is unfeasible */
@@ -224,9 +228,7 @@ Test(router, net3a_handle_retraction_and_release_after_all_acks)
 	struct ny_router_fwd f;
 	struct ny_router_route_info ri;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	flush(&h, 0);
 	upd(&h, 0, S, S, 0, NY_ROUTE_INF);
@@ -247,9 +249,7 @@ Test(router, ack_retract_ignored_for_finite_route)
 	struct h h;
 	struct ny_router_route_info ri;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	rx(&h, 1, NY_ROUTE_MSG_ACK_RETRACT, 0, S, 0, 0);
 	cr_assert(route(&h, S, &ri) && ri.retracted_by == 0 && ri.metric == 20);
@@ -263,9 +263,7 @@ Test(router, retracted_by_cleared_when_held_route_recovers)
 	struct h h;
 	struct ny_router_route_info ri;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	upd(&h, 0, S, S, 0, NY_ROUTE_INF);
 	rx(&h, 1, NY_ROUTE_MSG_ACK_RETRACT, 0, S, 0, 0);
@@ -285,8 +283,7 @@ Test(router, net5a_selected_unfeasible_update)
 	struct ny_router_route_info ri;
 	uint64_t gen;
 
-	setup(&h, nbs, 1, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
+	setup_linked(&h, nbs, 1, &t);
 	upd(&h, 0, S, S, 3, 10);
 	flush(&h, 0);
 	gen = ny_router_table_generation(h.r);
@@ -349,9 +346,7 @@ Test(router, keeps_selected_route_on_equal_metric)
 	struct h h;
 	struct ny_router_route_info ri;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 1, S, S, 0, 10);
 	upd(&h, 0, S, S, 0, 10); /* B comes first in configured order, same metric */
 	cr_assert(route(&h, S, &ri) && ri.nh_node == C);
@@ -368,9 +363,7 @@ Test(router, held_route_installs_blackhole_under_aggregate)
 	struct ny_router_fwd f;
 	struct ny_conf_cidr agg;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 1, G, G, 0, 10); /* 10.0.0.0/24 */
 	upd(&h, 0, S, S, 0, 10); /* 10.0.0.4/32 */
 	upd(&h, 0, S, S, 0, NY_ROUTE_INF);
@@ -388,9 +381,7 @@ Test(router, held_route_release_deletes_blackhole_on_expiry)
 	struct ny_router_fwd f;
 
 	t.route_expiry_ns = 3 * SIM_S;
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	upd(&h, 0, S, S, 0, NY_ROUTE_INF); /* nobody acks */
 	cr_assert(fwd(&h, S, &f) && f.blackhole);
@@ -408,9 +399,7 @@ Test(router, held_route_does_not_reinstall_blackhole_on_noop_recompute)
 	uint64_t gen;
 	struct ny_router_counters c0, c1;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	upd(&h, 0, S, S, 0, NY_ROUTE_INF);
 	gen = ny_router_table_generation(h.r);
@@ -430,9 +419,7 @@ Test(router, selected_neighbour_unfeasible_source_change_is_unselected)
 	struct h h;
 	struct ny_router_route_info ri;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 1, D, G, 0, 10); /* G's aggregate from router D via C: 20, FD(D) = (0, 20) */
 	upd(&h, 0, S, G, 0, 5);  /* from router S via B: 15, 10% better: selected */
 	cr_assert(route(&h, G, &ri) && ri.nh_node == B && ri.source_node == S);
@@ -464,9 +451,7 @@ Test(router, seqno_request_not_forwarded_back_to_requester)
 	size_t nbs[] = {B, C};
 	struct h h;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10); /* only B has a route */
 	rx(&h, 0, NY_ROUTE_MSG_SEQNO_REQUEST, S, S, 5, 10);
 	flush(&h, 0);
@@ -505,9 +490,7 @@ Test(router, seqno_request_does_not_forward_to_retracted_route)
 	size_t nbs[] = {B, C};
 	struct h h;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	upd(&h, 1, S, S, 0, 15);
 	upd(&h, 1, S, S, 0, NY_ROUTE_INF);
@@ -524,8 +507,7 @@ Test(router, seqno_request_for_own_prefix_jumps_and_wraps)
 	struct h h;
 	const struct ny_route_msg *m;
 
-	setup(&h, nbs, 1, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
+	setup_linked(&h, nbs, 1, &t);
 	rx(&h, 0, NY_ROUTE_MSG_SEQNO_REQUEST, A, A, 30000, 64); /* 0 < 30000 modulo 2^16 */
 	flush(&h, 0);
 	m = find(&h, NY_ROUTE_MSG_UPDATE, A);
@@ -550,8 +532,7 @@ Test(router, seqno_wraparound_update_is_newer)
 	struct h h;
 	struct ny_router_route_info ri;
 
-	setup(&h, nbs, 1, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
+	setup_linked(&h, nbs, 1, &t);
 	upd(&h, 0, S, S, 65535, 10);
 	flush(&h, 0);
 	upd(&h, 0, S, S, 0, 90); /* 0 follows 65535: feasible although the metric grew */
@@ -568,9 +549,7 @@ Test(router, full_table_update_does_not_update_feasibility_for_retraction)
 	struct h h;
 	struct ny_router_source_info f0, f1;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	flush(&h, 0);
 	upd(&h, 0, S, S, 1, NY_ROUTE_INF); /* newer seqno, but a retraction */
@@ -588,9 +567,7 @@ Test(router, solve_starvation_ignores_retracted_neighbour_route)
 	size_t nbs[] = {B, C};
 	struct h h;
 
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	flush(&h, 0);
 	upd(&h, 0, S, S, 0, NY_ROUTE_INF);
@@ -655,9 +632,7 @@ Test(router, gc_routes_expiry_then_deletion)
 	bool retracted = false;
 
 	t.route_expiry_ns = 3 * SIM_S;
-	setup(&h, nbs, 2, &t);
-	ny_router_set_link(h.r, 0, 10, h.now);
-	ny_router_set_link(h.r, 1, 10, h.now);
+	setup_linked(&h, nbs, 2, &t);
 	upd(&h, 0, S, S, 0, 10);
 	for (int i = 0; i < 10 && !retracted; i++) {
 		flush(&h, 1);

@@ -447,13 +447,20 @@ static void *accept_main(void *arg)
 	struct ny_ipc_server *s = arg;
 
 	while (!atomic_load(&s->stopping)) {
-		struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN }, { .fd = s->stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = s->stop_fd, .events = POLLIN }, { .fd = s->listen_fd, .events = POLLIN } };
+		bool full;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		pthread_mutex_lock(&s->lock);
+		full = s->n_conns >= NY_IPC_MAX_CONNS;
+		pthread_mutex_unlock(&s->lock);
+		/* With every slot busy, new clients wait in the listen backlog rather than being accepted and closed
+		 * unanswered: a client that just read its answer may reconnect before its old connection's thread has
+		 * seen the close and freed the slot. Slots are looked at again every 50 ms. */
+		if (poll(p, full ? 1 : 2, full ? 50 : -1) < 0 && errno != EINTR)
 			break;
-		if (p[1].revents)
+		if (p[0].revents)
 			break;
-		if (p[0].revents & POLLIN)
+		if (!full && (p[1].revents & POLLIN))
 			accept_one(s);
 	}
 	return NULL;

@@ -83,29 +83,7 @@ int ny_dp_peer_activate(struct ny_dp_node *node, struct ny_dp_peer *peer, const 
 	peer->staged = staged;
 	peer->wg = wg;
 	wg->user = peer;
-	ny_dp_peer_set_alt(peer, cp);
 	return 0;
-}
-
-void ny_dp_peer_set_alt(struct ny_dp_peer *peer, const struct ny_conf_peer *cp)
-{
-	/* Handshakes go to every endpoint that resolves and data to the first until the probes find the best
-	 * (routing.c). */
-	peer->n_alt = 0;
-	for (size_t i = 0; i < cp->n_endpoints; i++) {
-		struct ny_io_addr addr;
-
-		if (ny_dp_endpoint_resolve(&cp->endpoints[i], &addr) < 0) {
-			ny_log_warn("dataplane", "peer %s: endpoint %s does not resolve", cp->id, cp->endpoints[i].text);
-			continue;
-		}
-		if (!peer->has_endpoint) {
-			peer->endpoint = addr;
-			peer->has_endpoint = true;
-		}
-		if (peer->n_alt < NY_DP_ALT_MAX)
-			peer->alt[peer->n_alt++] = addr;
-	}
 }
 
 struct ny_wg_peer *ny_dp_peer_retire(struct ny_dp_peer *peer)

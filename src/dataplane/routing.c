@@ -745,7 +745,25 @@ static int setup_peer_endpoints(struct ny_dp_routing *rt, size_t i)
 			return idx;
 		if (ny_dp_endpoint_resolve(&cp->endpoints[e], &addr) == 0)
 			ny_route_endpoints_set_resolved(rt->eps[i], (size_t)idx, &addr);
+		else
+			ny_log_warn("dataplane", "peer %s: endpoint %s does not resolve", cp->id, cp->endpoints[e].text);
 	}
+	/* Until the probes find the best endpoint, data goes to the first that resolved and handshakes to all of
+	 * them (update_peer_endpoints keeps this up to date from then on). */
+	pthread_mutex_lock(&rt->node->wg_lock);
+	peer->n_alt = 0;
+	for (size_t e = 0; e < ny_route_endpoints_count(rt->eps[i]) && peer->n_alt < NY_DP_ALT_MAX; e++) {
+		const struct ny_io_addr *a = ny_route_endpoints_addr(rt->eps[i], e);
+
+		if (!a)
+			continue;
+		if (!peer->has_endpoint) {
+			peer->endpoint = *a;
+			peer->has_endpoint = true;
+		}
+		peer->alt[peer->n_alt++] = *a;
+	}
+	pthread_mutex_unlock(&rt->node->wg_lock);
 	return 0;
 }
 
@@ -1012,10 +1030,6 @@ static size_t apply_slots(struct ny_dp_routing *rt, const struct apply_req *req,
 		}
 		peer->id = cp->id; /* the old configuration is freed after this */
 		peer->conf_index = (size_t)plan->next[i];
-		if (plan->reprobe[i])
-			ny_dp_peer_set_alt(peer, cp);
-		if (plan->rotate[i] || plan->reprobe[i])
-			atomic_fetch_or(&peer->pending, NY_WG_ACTION_SEND_INITIATION);
 	}
 	node->n_peers = plan->n_peers;
 	node->central = nc;
@@ -1057,6 +1071,10 @@ static void apply_on_thread(struct ny_dp_routing *rt, void *arg, uint64_t now)
 	for (size_t i = 0; i < plan.n_peers; i++)
 		if (plan.next[i] == SLOT_RETIRE || plan.reprobe[i])
 			setup_peer_endpoints(rt, i);
+	/* A new session for new neighbours, new keys and new endpoints, once the endpoints are known. */
+	for (size_t i = 0; i < plan.n_peers; i++)
+		if (plan.next[i] >= 0 && (plan.rotate[i] || plan.reprobe[i]))
+			atomic_fetch_or(&node->peers[i].pending, NY_WG_ACTION_SEND_INITIATION);
 	if ((ret = rebuild_maps(rt)) < 0)
 		goto out;
 	hold_checked_prefixes(rt, now);

@@ -1,6 +1,7 @@
 /* Config bundles: the byte format of reference §5.1 (see include/nylon/bundle.h). Cryptography comes from
  * nylon/crypto.h and nylon/xeddsa.h; the base64 codec is here because the format's rules (strict, line breaks
  * ignored, size bounded before decoding) are the format's own. */
+#include "dist/internal.h"
 #include "nylon/bundle.h"
 
 #include <errno.h>
@@ -130,16 +131,6 @@ static long b64_decode(uint8_t *out, const char *in, size_t len, size_t n, size_
 	return (long)o;
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 int ny_bundle_seal(const char *yaml, size_t len, const uint8_t dist_priv[NY_KEY_LEN], char **b64_out)
 {
@@ -196,7 +187,7 @@ int ny_bundle_open(const char *b64, size_t len, const uint8_t dist_pub[NY_KEY_LE
 	/* Bound the work by the text's size before allocating anything in proportion to it. */
 	n = b64_significant(b64, len);
 	if (n > NY_BUNDLE_MAX_BASE64) {
-		set_err(err, err_len, "bundle is too large: %zu base64 characters, expected at most %d (1 MiB of YAML)",
+		ny_dist_set_err(err, err_len, "bundle is too large: %zu base64 characters, expected at most %d (1 MiB of YAML)",
 			n, NY_BUNDLE_MAX_BASE64);
 		return -EFBIG;
 	}
@@ -206,15 +197,15 @@ int ny_bundle_open(const char *b64, size_t len, const uint8_t dist_pub[NY_KEY_LE
 	got = b64_decode(raw, b64, len, n, &bad);
 	if (got < 0) {
 		if (bad >= len)
-			set_err(err, err_len, "bundle is not valid base64: %zu characters, expected a multiple of 4", n);
+			ny_dist_set_err(err, err_len, "bundle is not valid base64: %zu characters, expected a multiple of 4", n);
 		else
-			set_err(err, err_len, "bundle is not valid base64: unexpected character at offset %zu", bad);
+			ny_dist_set_err(err, err_len, "bundle is not valid base64: unexpected character at offset %zu", bad);
 		ret = -EINVAL;
 		goto out;
 	}
 	raw_len = (size_t)got;
 	if (raw_len < NY_BUNDLE_OVERHEAD) {
-		set_err(err, err_len, "bundle is too short: %zu bytes, expected at least %d", raw_len,
+		ny_dist_set_err(err, err_len, "bundle is too short: %zu bytes, expected at least %d", raw_len,
 			NY_BUNDLE_OVERHEAD);
 		ret = -EINVAL;
 		goto out;
@@ -228,20 +219,20 @@ int ny_bundle_open(const char *b64, size_t len, const uint8_t dist_pub[NY_KEY_LE
 	}
 	if (!ny_crypto_xaead_open(plain, raw + NY_XAEAD_NONCE_LEN, raw_len - NY_XAEAD_NONCE_LEN, NULL, 0, raw,
 				  dist_pub)) {
-		set_err(err, err_len,
+		ny_dist_set_err(err, err_len,
 			"cannot decrypt the bundle: it was sealed for another distribution key, or it was modified");
 		ret = -EBADMSG;
 		goto out;
 	}
 	body_len = plain_len - NY_XEDDSA_SIG_LEN;
 	if (body_len > NY_BUNDLE_MAX_YAML) {
-		set_err(err, err_len, "bundle is too large: %zu bytes of YAML, expected at most %d", body_len,
+		ny_dist_set_err(err, err_len, "bundle is too large: %zu bytes of YAML, expected at most %d", body_len,
 			NY_BUNDLE_MAX_YAML);
 		ret = -EFBIG;
 		goto out;
 	}
 	if (!ny_xeddsa_verify(plain, dist_pub, plain + NY_XEDDSA_SIG_LEN, body_len)) {
-		set_err(err, err_len, "bad bundle signature: not signed by the distribution key");
+		ny_dist_set_err(err, err_len, "bad bundle signature: not signed by the distribution key");
 		ret = -EKEYREJECTED;
 		goto out;
 	}

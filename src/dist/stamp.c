@@ -5,6 +5,7 @@
  *
  * This is the one use of libyaml outside src/conf/: the config loader's document walker keeps no byte offsets,
  * and an edit of the text needs them. */
+#include "dist/internal.h"
 #include "nylon/bundle.h"
 
 #include <errno.h>
@@ -31,16 +32,6 @@ struct scan {
 	size_t value_end;
 };
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 /* Walks the first document's events. depth counts open collections; the top-level mapping's keys and values are
  * the nodes that start at depth 1. */
@@ -59,7 +50,7 @@ static int scan_text(struct scan *s, const char *text, size_t len, char *err, si
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			set_err(err, err_len, "not valid YAML: line %zu: %s", parser.problem_mark.line + 1,
+			ny_dist_set_err(err, err_len, "not valid YAML: line %zu: %s", parser.problem_mark.line + 1,
 				parser.problem ? parser.problem : "syntax error");
 			ret = -EINVAL;
 			break;
@@ -181,14 +172,14 @@ static int edit(const struct scan *s, const char *text, size_t len, const char *
 	size_t at, end;
 
 	if (s->found && !s->value_scalar) {
-		set_err(err, err_len, "timestamp: expected a number, got a mapping, a sequence or an alias");
+		ny_dist_set_err(err, err_len, "timestamp: expected a number, got a mapping, a sequence or an alias");
 		return -EINVAL;
 	}
 	if (s->found && s->value_start < s->value_end) {
 		at = byte_offset(text, len, s->value_start);
 		end = byte_offset(text, len, s->value_end);
 		if (memchr(text + at, '\n', end - at)) {
-			set_err(err, err_len, "timestamp: expected a number on one line, to be replaced in place");
+			ny_dist_set_err(err, err_len, "timestamp: expected a number on one line, to be replaced in place");
 			return -EINVAL;
 		}
 		return splice(out, out_len, text, len, at, end, num);
@@ -199,7 +190,7 @@ static int edit(const struct scan *s, const char *text, size_t len, const char *
 		while (at < len && (text[at] == ' ' || text[at] == '\t'))
 			at++;
 		if (at >= len || text[at] != ':') {
-			set_err(err, err_len, "timestamp: cannot find the value to set");
+			ny_dist_set_err(err, err_len, "timestamp: cannot find the value to set");
 			return -EINVAL;
 		}
 		snprintf(insert, sizeof(insert), " %s", num);
@@ -216,7 +207,7 @@ static int edit(const struct scan *s, const char *text, size_t len, const char *
 			line--;
 		for (size_t i = line; i < at; i++) {
 			if (text[i] != ' ') {
-				set_err(err, err_len, "cannot add a timestamp: the first key does not start its line");
+				ny_dist_set_err(err, err_len, "cannot add a timestamp: the first key does not start its line");
 				return -EINVAL;
 			}
 		}
@@ -228,7 +219,7 @@ static int edit(const struct scan *s, const char *text, size_t len, const char *
 		while (at < len && text[at] != '{')
 			at++;
 		if (at >= len) {
-			set_err(err, err_len, "cannot add a timestamp: no '{' at the flow mapping");
+			ny_dist_set_err(err, err_len, "cannot add a timestamp: no '{' at the flow mapping");
 			return -EINVAL;
 		}
 		snprintf(insert, sizeof(insert), "timestamp: %s%s", num, s->has_pairs ? ", " : "");
@@ -241,7 +232,7 @@ static int edit(const struct scan *s, const char *text, size_t len, const char *
 	default:
 		break;
 	}
-	set_err(err, err_len, "expected a mapping at the top level of the central config");
+	ny_dist_set_err(err, err_len, "expected a mapping at the top level of the central config");
 	return -EINVAL;
 }
 
@@ -255,9 +246,9 @@ static int check(const char *text, size_t len, int64_t timestamp, char *err, siz
 	ny_conf_report_init(&r);
 	ret = ny_conf_central_parse(&c, "central.yaml", text, len, &r);
 	if (ret == -EINVAL)
-		set_err(err, err_len, "the config does not parse as a central config with its timestamp set");
+		ny_dist_set_err(err, err_len, "the config does not parse as a central config with its timestamp set");
 	if (ret == 0 && c->timestamp != timestamp) {
-		set_err(err, err_len, "cannot set the timestamp in this file's layout; write `timestamp: 0` as a "
+		ny_dist_set_err(err, err_len, "cannot set the timestamp in this file's layout; write `timestamp: 0` as a "
 				      "top-level key and seal again");
 		ret = -EINVAL;
 	}
@@ -276,7 +267,7 @@ int ny_bundle_stamp(const char *yaml, size_t len, int64_t timestamp, char **out,
 	*out = NULL;
 	*out_len = 0;
 	if (len >= 2 && (memcmp(yaml, "\xfe\xff", 2) == 0 || memcmp(yaml, "\xff\xfe", 2) == 0)) {
-		set_err(err, err_len, "expected UTF-8 text, got UTF-16");
+		ny_dist_set_err(err, err_len, "expected UTF-8 text, got UTF-16");
 		return -EINVAL;
 	}
 	ret = scan_text(&s, yaml, len, err, err_len);

@@ -1,7 +1,6 @@
 /* Config bundles: the byte format of reference §5.1 (see include/nylon/bundle.h). Cryptography comes from
  * nylon/crypto.h and nylon/xeddsa.h; the base64 codec is here because the format's rules (strict, line breaks
  * ignored, size bounded before decoding) are the format's own. */
-#include "dist/internal.h"
 #include "nylon/bundle.h"
 
 #include <errno.h>
@@ -10,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dist/internal.h"
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -5,7 +5,6 @@
  *
  * This is the one use of libyaml outside src/conf/: the config loader's document walker keeps no byte offsets,
  * and an edit of the text needs them. */
-#include "dist/internal.h"
 #include "nylon/bundle.h"
 
 #include <errno.h>
@@ -16,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include "dist/internal.h"
 
 enum root_kind { ROOT_EMPTY, ROOT_BLOCK_MAP, ROOT_FLOW_MAP, ROOT_OTHER };
 

@@ -126,6 +126,7 @@ size_t ny_dp_ip_len(const uint8_t *pkt, size_t len);
 bool ny_dp_ttl_decrement(uint8_t *ip);
 
 struct ny_dp_shard;
+struct ny_trace_ring;
 
 struct ny_dp_config {
 	const char *ifname;
@@ -163,6 +164,10 @@ struct ny_dp_node {
 	struct ny_dp_hs_queue *hs_queue;
 	atomic_bool stop;
 	struct ny_aead_ctx *control_aead;
+	/* --dbg-trace-tc (nylon/trace.h): NULL when off. The owner sets it between ny_dp_node_init() and
+	 * ny_dp_node_start() and frees it after ny_dp_node_destroy(); shards push one line per traffic-control
+	 * decision, IPC readers read. */
+	struct ny_trace_ring *trace;
 };
 
 /* Builds the node from its configuration: the engine with one peer per graph neighbour, the router, and a first

@@ -17,6 +17,7 @@
 #include "nylon/ipc.h"
 #include "nylon/obs.h"
 #include "nylon/sys.h"
+#include "nylon/trace.h"
 
 #define NY_TUN_MTU 1420
 
@@ -30,6 +31,7 @@ struct run_opts {
 	const char *aead;
 	bool no_offload;
 	bool json;
+	bool trace_tc;
 };
 
 static void usage(FILE *f)
@@ -46,6 +48,7 @@ static void usage(FILE *f)
 	      "      --io <backend>    auto | io_uring | epoll (default: node.yaml `io_backend`, else auto)\n"
 	      "      --aead <impl>     openssl | sodium (default: node.yaml `aead`, else openssl)\n"
 	      "      --no-offload      read and write the TUN one packet at a time (no TSO/GRO)\n"
+	      "      --dbg-trace-tc    trace every traffic-control decision for `nylon trace`\n"
 	      "  -h, --help            this help\n",
 	      f);
 }
@@ -62,7 +65,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "dbg-probe", no_argument, NULL, 'X' },
 		{ "dbg-wg", no_argument, NULL, 'X' },       { "dbg-repo", no_argument, NULL, 'X' },
 		{ "dbg-perf", no_argument, NULL, 'X' },     { "dbg-trace", no_argument, NULL, 'X' },
-		{ "dbg-trace-tc", no_argument, NULL, 'X' },
+		{ "dbg-trace-tc", no_argument, NULL, 'T' },
 		{ 0 },
 	};
 	int c;
@@ -79,6 +82,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'v': o->verbose = 1; break;
 		case 'l': o->log = optarg; break;
 		case 'j': o->json = true; break;
+		case 'T': o->trace_tc = true; break;
 		case 'X':
 		case 'p':
 		case 'w':
@@ -233,6 +237,7 @@ static int run(const struct run_opts *o)
 	struct ny_obs_server *obs = NULL;
 	struct ny_ipc_server *ipc = NULL;
 	struct ny_run_reload rl = { 0 };
+	struct ny_trace_ring *trace = NULL;
 	bool dp_ready = false, rl_ready = false;
 	bool hooks_up = false; /* pre_up ran: the down hooks run at exit */
 	char err[256] = "";
@@ -261,6 +266,10 @@ static int run(const struct run_opts *o)
 	if ((ret = ny_dp_node_init(&dp, &cfg, central, node, err, sizeof(err))) < 0)
 		goto fail_dp;
 	dp_ready = true;
+	if (o->trace_tc && !(dp.trace = trace = ny_trace_ring_new(NY_TRACE_RING_LINES))) {
+		snprintf(err, sizeof(err), "--dbg-trace-tc: %s", strerror(ENOMEM));
+		goto fail_dp;
+	}
 	if ((ret = ny_dp_node_start(&dp, err, sizeof(err))) < 0)
 		goto fail_dp;
 	/* From here on the reload state owns the applied central config (a reload replaces it). */
@@ -303,7 +312,8 @@ static int run(const struct run_opts *o)
 	}
 	/* The UAPI/IPC socket, once the node answers (reference §5.4). */
 	if ((ret = ny_ipc_server_start(&ipc, NULL, cfg.ifname,
-				       &(struct ny_ipc_ops){ .node = &dp, .reload = ny_run_reload_ipc, .reload_ctx = &rl },
+				       &(struct ny_ipc_ops){ .node = &dp, .trace_enabled = trace != NULL,
+							     .reload = ny_run_reload_ipc, .reload_ctx = &rl },
 				       err, sizeof(err))) < 0)
 		goto fail_dp;
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
@@ -336,6 +346,7 @@ out:
 		ny_hooks_run(node, NY_HOOK_PRE_DOWN); /* routes and addresses gone, device still there (§5.5) */
 	if (dp_ready)
 		ny_dp_node_destroy(&dp); /* closing the last TUN queue removes the interface */
+	ny_trace_ring_free(trace); /* every shard and IPC reader is gone */
 	if (hooks_up)
 		ny_hooks_run(node, NY_HOOK_POST_DOWN);
 	if (rl_ready) {

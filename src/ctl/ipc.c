@@ -28,8 +28,12 @@
 #include "nylon/base.h"
 #include "nylon/dataplane.h"
 #include "nylon/status.h"
+#include "nylon/trace.h"
 
 #define SET_BODY_MAX (1u << 20)
+#define TRACE_POLL_MS 50      /* a trace stream checks for new lines, its client leaving and shutdown this often */
+#define TRACE_OUT_MAX 16384   /* one send() of trace lines */
+#define TRACE_BURST 256       /* lines read before looking at the socket again */
 #define STOP_WAIT_MS (NY_IPC_PROBE_MAX_MS + 2000)
 
 struct conn {
@@ -210,6 +214,97 @@ static char *do_reload(struct ny_ipc_server *s)
 	return ny_ipc_response_reload((enum ny_ipc_reload_result)result, msg);
 }
 
+/* Waits up to TRACE_POLL_MS for the trace client to go away: 0 when it is still there, -ENODATA once it closed (or
+ * the server shut the socket down), -errno on an error. Whatever it sends meanwhile is read and ignored; a client
+ * that only shut its sending side (*eof) still gets the stream until it closes. */
+static int trace_idle(struct conn *c, bool *eof)
+{
+	struct pollfd p = { .fd = c->fd, .events = *eof ? 0 : POLLIN };
+	char sink[256];
+	ssize_t n;
+
+	if (poll(&p, 1, TRACE_POLL_MS) <= 0)
+		return 0; /* timeout or EINTR */
+	if (p.revents & (POLLERR | POLLNVAL))
+		return -EPIPE;
+	if (p.revents & POLLHUP) /* both directions closed: by the client, or by ny_ipc_server_stop */
+		return -ENODATA;
+	n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+	if (n == 0)
+		*eof = true;
+	else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+/* Appends one response line for a trace line to out; flushes out first when it would not fit. */
+static int trace_append(struct conn *c, char *out, size_t *len, const char *line)
+{
+	char *json = ny_ipc_response_trace(line);
+	size_t n;
+	int ret = 0;
+
+	if (!json)
+		return 0; /* out of memory: the line is lost, the stream goes on */
+	n = strlen(json);
+	if (*len + n + 1 > TRACE_OUT_MAX) {
+		ret = write_all(c, out, *len);
+		*len = 0;
+	}
+	if (ret == 0 && n + 1 <= TRACE_OUT_MAX) {
+		memcpy(out + *len, json, n);
+		out[*len + n] = '\n';
+		*len += n + 1;
+	}
+	free(json);
+	return ret;
+}
+
+/* Streams the trace ring to the client from now on until it leaves or the server stops (reference §5.4): the first
+ * line is {"ok":true}, then one {"ok":true,"trace":{"line":...}} per line. A client too slow to keep up misses
+ * lines (the ring overwrites them), and is told how many by a "Missed <n> trace lines" line; nothing waits for it
+ * but this connection's thread, and a socket that stays full for NY_IPC_READ_TIMEOUT_MS ends the stream. Always
+ * returns < 0: the connection ends with the stream. */
+static int do_trace(struct conn *c, struct ny_trace_ring *ring)
+{
+	struct ny_trace_reader rd;
+	char line[NY_TRACE_LINE_MAX], *out = malloc(TRACE_OUT_MAX);
+	uint64_t told = 0, sent = 0;
+	bool eof = false;
+	int ret;
+
+	if (!out)
+		return write_json(c, ny_ipc_response_error("out of memory")) < 0 ? -EIO : -ENOMEM;
+	ny_trace_reader_attach(ring, &rd);
+	ret = write_json(c, ny_ipc_response_trace(NULL));
+	while (ret == 0 && !atomic_load(&c->srv->stopping)) {
+		size_t len = 0, n = 0;
+
+		while (ret == 0 && n < TRACE_BURST && ny_trace_read(ring, &rd, line)) {
+			if (rd.missed != told) {
+				char note[64];
+
+				snprintf(note, sizeof(note), "Missed %llu trace lines", (unsigned long long)(rd.missed - told));
+				told = rd.missed;
+				ret = trace_append(c, out, &len, note);
+			}
+			if (ret == 0)
+				ret = trace_append(c, out, &len, line);
+			n++;
+		}
+		if (ret == 0 && len)
+			ret = write_all(c, out, len);
+		sent += n;
+		if (ret == 0 && n < TRACE_BURST)
+			ret = trace_idle(c, &eof);
+	}
+	ny_trace_reader_detach(ring, &rd);
+	free(out);
+	ny_log_debug("ipc", "trace stream ended after %llu lines, %llu missed", (unsigned long long)sent,
+		     (unsigned long long)rd.missed);
+	return ret < 0 ? ret : -ESHUTDOWN;
+}
+
 static int handle_nylon(struct conn *c)
 {
 	struct ny_ipc_server *s = c->srv;
@@ -234,8 +329,9 @@ static int handle_nylon(struct conn *c)
 	case NY_IPC_PROBE: return write_json(c, do_probe(s, &req));
 	case NY_IPC_RELOAD: return write_json(c, do_reload(s));
 	case NY_IPC_TRACE:
-		/* Packet tracing (--dbg-trace-tc) is not implemented yet: the daemon never has it enabled. */
-		return write_json(c, ny_ipc_response_error("tracing not enabled; restart with --dbg-trace-tc"));
+		if (!s->ops.trace_enabled || !s->ops.node || !s->ops.node->trace)
+			return write_json(c, ny_ipc_response_error("tracing not enabled; restart with --dbg-trace-tc"));
+		return do_trace(c, s->ops.node->trace);
 	case NY_IPC_UNKNOWN: break;
 	}
 	return write_json(c, ny_ipc_response_error("unknown method"));

@@ -10,6 +10,7 @@
 #include "nylon/base.h"
 #include "nylon/offload.h"
 #include "nylon/rcu.h"
+#include "nylon/trace.h"
 
 #define NY_DP_HEADROOM NY_WG_DATA_HEADER_LEN
 #define NY_DP_MAX_PAYLOAD (NY_DP_SEG_LEN - NY_WG_DATA_HEADER_LEN - NY_WG_PADDING - NY_AEAD_TAG_LEN)
@@ -193,6 +194,27 @@ static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 	end_runs(s, runs, n_runs, now);
 }
 
+/* --dbg-trace-tc: one line per traffic-control decision (nylon/trace.h). Each call site costs one predictable
+ * branch on node->trace when tracing is off; the peer's id and the drop's name are only read when it is on. */
+static inline void trace(const struct ny_dp_shard *s, enum ny_trace_event ev, const uint8_t *ip, const char *what)
+{
+	if (__builtin_expect(s->node->trace != NULL, 0))
+		ny_trace_packet(s->node->trace, ev, ip, what);
+}
+
+static inline void trace_peer(const struct ny_dp_shard *s, enum ny_trace_event ev, const uint8_t *ip,
+			      const struct ny_dp_peer *peer)
+{
+	if (__builtin_expect(s->node->trace != NULL, 0))
+		ny_trace_packet(s->node->trace, ev, ip, peer ? peer->id : NULL); /* NULL id: a retired slot */
+}
+
+static inline void trace_drop(const struct ny_dp_shard *s, enum ny_dp_drop why, const uint8_t *ip)
+{
+	if (__builtin_expect(s->node->trace != NULL, 0))
+		ny_trace_packet(s->node->trace, NY_TRACE_DROP, ip, ny_dp_drop_name(why));
+}
+
 /* A transit packet goes out again to peer: sealed in place when the sealed packet fits the buffer it came in
  * (senders pad to 16 like us), else from a copy. */
 static void forward(struct ny_dp_shard *s, struct ny_wg_packet *p, size_t ip_len, struct ny_dp_peer *peer)
@@ -226,23 +248,33 @@ static bool route_incoming(struct ny_dp_shard *s, const struct ny_dp_fib *fib, s
 
 		if (!src || src->kind != NY_DP_FIB_PEER || src->peer != from) {
 			ny_dp_count_drop(&s->stats, NY_DP_DROP_SOURCE, 1);
+			trace_drop(s, NY_DP_DROP_SOURCE, ip);
 			return false;
 		}
 	}
-	if (e && e->kind == NY_DP_FIB_EXIT)
+	if (e && e->kind == NY_DP_FIB_EXIT) {
+		trace(s, NY_TRACE_EXIT, ip, NULL);
 		return true;
-	if (s->node->cfg.use_system_routing)
+	}
+	if (s->node->cfg.use_system_routing) {
+		trace_peer(s, NY_TRACE_UNHANDLED, ip, from);
 		return true;
+	}
 	if (!ny_dp_ttl_decrement(ip)) {
 		ny_dp_count(&s->stats.ttl_expired, 1);
+		trace(s, NY_TRACE_TTL, ip, NULL);
 		return true;
 	}
-	if (!e)
+	if (!e) {
+		trace_peer(s, NY_TRACE_UNHANDLED, ip, from);
 		return true;
+	}
 	if (e->kind == NY_DP_FIB_BLACKHOLE) {
 		ny_dp_count_drop(&s->stats, NY_DP_DROP_BLACKHOLE, 1);
+		trace_drop(s, NY_DP_DROP_BLACKHOLE, ip);
 		return false;
 	}
+	trace_peer(s, NY_TRACE_FWD, ip, e->peer);
 	forward(s, p, len, e->peer);
 	return false;
 }
@@ -353,20 +385,26 @@ static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_
 	return (size_t)n;
 }
 
-/* Where a packet from the OS goes: the next hop's peer, or NULL (dropped and counted). */
+/* Where a packet from the OS goes: the next hop's peer, or NULL (dropped and counted). The n segments of one TUN
+ * super-packet share a header and a decision: they are traced as one line. */
 static struct ny_dp_peer *route_outgoing(struct ny_dp_shard *s, const struct ny_dp_fib *fib, const uint8_t *ip,
 					 size_t n)
 {
 	const struct ny_dp_fib_entry *e = ny_dp_fib_lookup(fib, ip);
+	enum ny_dp_drop why;
 
 	if (!e)
-		ny_dp_count_drop(&s->stats, NY_DP_DROP_NO_ROUTE, n);
+		why = NY_DP_DROP_NO_ROUTE;
 	else if (e->kind == NY_DP_FIB_BLACKHOLE)
-		ny_dp_count_drop(&s->stats, NY_DP_DROP_BLACKHOLE, n);
+		why = NY_DP_DROP_BLACKHOLE;
 	else if (e->kind == NY_DP_FIB_EXIT)
-		ny_dp_count_drop(&s->stats, NY_DP_DROP_LOOP, n);
-	else
+		why = NY_DP_DROP_LOOP;
+	else {
+		trace_peer(s, NY_TRACE_FWD, ip, e->peer);
 		return e->peer;
+	}
+	ny_dp_count_drop(&s->stats, why, n);
+	trace_drop(s, why, ip);
 	return NULL;
 }
 

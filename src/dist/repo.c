@@ -80,8 +80,7 @@ int ny_dist_load(const char *url, const uint8_t key[NY_KEY_LEN], const atomic_bo
 		snprintf(err, err_len, "%s: %s", url, why);
 		return ret;
 	}
-	if ((ret = load_text(url, *yaml, *yaml_len, central, why, sizeof(why))) < 0) {
-		snprintf(err, err_len, "%s: %s", url, why);
+	if ((ret = load_text(url, *yaml, *yaml_len, central, err, err_len)) < 0) { /* names url itself */
 		free(*yaml);
 		*yaml = NULL;
 	}

@@ -154,7 +154,11 @@ int ny_dist_bootstrap(const char *central_path, const char *node_path, char *err
 	ny_conf_report_init(&r);
 	ret = ny_conf_node_load(&node, node_path, NULL, &r);
 	if (ret < 0) {
-		first_error(&r, err, err_len);
+		char why[ERR_LEN];
+
+		first_error(&r, why, sizeof(why));
+		snprintf(err, err_len, "central config %s does not exist, and the node config that could name a dist to "
+			 "fetch it from does not load: %s", central_path, why);
 		goto out;
 	}
 	if (!node->has_dist) {

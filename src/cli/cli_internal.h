@@ -10,6 +10,9 @@
 #define NY_CLI_EXIT_USAGE 2 /* the exit status of a usage error, as in cli.c */
 
 #include <pthread.h>
+#include <stdint.h>
+
+#include "nylon/dist.h"
 
 struct ny_conf_central;
 struct ny_conf_node;
@@ -40,6 +43,16 @@ int ny_run_reload_init(struct ny_run_reload *rl, const char *central_path, struc
 void ny_run_reload_set_os(struct ny_run_reload *rl, struct ny_sys *sys, unsigned ifindex);
 /* Re-reads the central file and applies it; msg says why. Context: any thread; serialized. */
 enum ny_run_reload_result ny_run_reload_apply(struct ny_run_reload *rl, char *msg, size_t len);
+/* Applies central text already in memory (a bundle's YAML; name is used in diagnostics) through the same
+ * serialized path, only when its timestamp is newer than the applied one (NOOP otherwise, checked under the lock).
+ * On APPLIED the text is written to the central file (0600, atomically) before the lock is released, so that a
+ * reload meanwhile never re-applies the old file; *persist_err is that write's result (0 or -errno). */
+enum ny_run_reload_result ny_run_reload_apply_text(struct ny_run_reload *rl, const char *name, const char *text,
+						   size_t len, int *persist_err, char *msg, size_t msg_len);
+/* The bundle poller's callbacks (struct ny_dist_poller_ops): ctx is the struct ny_run_reload. */
+int ny_run_reload_dist_current(void *ctx, struct ny_dist_current *out);
+enum ny_dist_apply_result ny_run_reload_dist_apply(void *ctx, const char *yaml, size_t len, int64_t timestamp,
+						   char *msg, size_t msg_len);
 void ny_run_reload_free(struct ny_run_reload *rl);
 /* The IPC server's reload callback (struct ny_ipc_ops): ctx is the struct ny_run_reload. */
 int ny_run_reload_ipc(void *ctx, char *msg, size_t len);

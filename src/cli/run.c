@@ -13,6 +13,7 @@
 #include "nylon/cli.h"
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
+#include "nylon/dist.h"
 #include "nylon/hooks.h"
 #include "nylon/ipc.h"
 #include "nylon/obs.h"
@@ -236,6 +237,7 @@ static int run(const struct run_opts *o)
 	struct ny_sys *sys = NULL;
 	struct ny_obs_server *obs = NULL;
 	struct ny_ipc_server *ipc = NULL;
+	struct ny_dist_poller *dist = NULL;
 	struct ny_run_reload rl = { 0 };
 	struct ny_trace_ring *trace = NULL;
 	bool dp_ready = false, rl_ready = false;
@@ -244,6 +246,9 @@ static int run(const struct run_opts *o)
 	sigset_t set;
 	int ret;
 
+	/* A missing central file comes from node.yaml's dist (reference §5.1). */
+	if (ny_dist_bootstrap(o->central, o->node, err, sizeof(err)) < 0)
+		goto fail;
 	if (load_config(o, &central, &node) < 0)
 		return 1;
 	if ((o->log || node->log_path) && (ret = ny_log_open_file(o->log ? o->log : node->log_path)) < 0) {
@@ -316,11 +321,21 @@ static int run(const struct run_opts *o)
 							     .reload = ny_run_reload_ipc, .reload_ctx = &rl },
 				       err, sizeof(err))) < 0)
 		goto fail_dp;
+	/* Bundle repos of the applied config, polled on their own thread (reference §5.1). */
+	if ((ret = ny_dist_poller_new(&dist, &(struct ny_dist_poller_ops){ .current = ny_run_reload_dist_current,
+									    .apply = ny_run_reload_dist_apply,
+									    .ctx = &rl })) < 0 ||
+	    (ret = ny_dist_poller_start(dist, 0)) < 0) {
+		snprintf(err, sizeof(err), "starting the bundle poller: %s", strerror(-ret));
+		goto fail_dp;
+	}
 	printf("Nylon has been initialized. To gracefully exit, send SIGINT or Ctrl+C.\n");
 	fflush(stdout);
 	ret = wait_for_signal(&rl);
 	ny_log_info("run", "received %s, shutting down", ret == SIGINT ? "SIGINT" : "SIGTERM");
-	ny_obs_server_stop(obs); /* first: no scrape may read a node being taken down */
+	ny_dist_poller_free(dist); /* first: no update may be applied to a node being taken down */
+	dist = NULL;
+	ny_obs_server_stop(obs); /* no scrape may read a node being taken down */
 	obs = NULL;
 	ny_ipc_server_stop(ipc);
 	ipc = NULL;
@@ -332,6 +347,7 @@ fail_dp:
 	ret = 1;
 	fprintf(stderr, "Error: run: %s\n", err);
 out:
+	ny_dist_poller_free(dist);
 	ny_obs_server_stop(obs);
 	ny_ipc_server_stop(ipc);
 	if (rl_ready)

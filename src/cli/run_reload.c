@@ -2,7 +2,10 @@
  * started with and apply it while the node runs. NOOP when the file did not change, REJECTED when it does not load or
  * validate (nothing changes), RESTART_REQUIRED when this node is no longer a router in it, APPLIED otherwise:
  * neighbours, keys, endpoints and prefixes follow the file, and the node's own addresses on the interface too.
- * node.yaml changes need a restart, as in the reference. */
+ * node.yaml changes need a restart, as in the reference.
+ *
+ * The bundle poller (nylon/dist.h) applies a bundle's YAML through the same lock and steps, newer timestamps only,
+ * and persists it to the central file under that lock (ny_run_reload_apply_text). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include "nylon/base.h"
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
+#include "nylon/dist.h"
 #include "nylon/ipc.h"
 #include "nylon/sys.h"
 
@@ -113,35 +117,57 @@ static void first_error(const struct ny_conf_report *r, char *msg, size_t len)
 	snprintf(msg, len, "invalid configuration");
 }
 
-static enum ny_run_reload_result apply_locked(struct ny_run_reload *rl, char *msg, size_t len)
+/* Parses, expands and validates central text, and checks this node against it (reference §2.2). */
+static int load_text(struct ny_run_reload *rl, const char *name, const char *text, size_t len,
+		     struct ny_conf_central **next, char *msg, size_t msg_len)
 {
-	struct ny_conf_central *next = NULL;
 	struct ny_conf_report r;
-	char *text = NULL;
-	size_t text_len = 0;
 	int ret;
 
-	if ((ret = read_file(rl->central_path, &text, &text_len)) < 0) {
-		snprintf(msg, len, "%s: %s", rl->central_path, strerror(-ret));
-		return NY_RELOAD_REJECTED;
+	ny_conf_report_init(&r);
+	ret = ny_conf_central_parse(next, name, text, len, &r);
+	if (ret == 0)
+		ret = ny_conf_central_expand(*next);
+	if (ret == 0)
+		ret = ny_conf_central_validate(*next, &r);
+	if (ret == 0)
+		ret = ny_conf_node_validate(rl->node, *next, &r);
+	if (ret == 0 && r.n_errors)
+		ret = -EINVAL;
+	if (ret < 0) {
+		first_error(&r, msg, msg_len);
+		ny_conf_central_free(*next);
+		*next = NULL;
 	}
+	ny_conf_report_free(&r);
+	return ret;
+}
+
+/* Applies text (owned: kept as the applied text, or freed). With newer_only, a config whose timestamp is not newer
+ * than the applied one is a NOOP. With persist, an APPLIED text is written to the central file before the lock is
+ * released; *persist_err is the write's result. */
+static enum ny_run_reload_result apply_text_locked(struct ny_run_reload *rl, const char *name, char *text,
+						   size_t text_len, bool newer_only, int *persist_err, char *msg,
+						   size_t len)
+{
+	struct ny_conf_central *next = NULL;
+
 	if (text_len == rl->len && memcmp(text, rl->text, text_len) == 0) {
 		free(text);
 		snprintf(msg, len, "configuration unchanged");
 		return NY_RELOAD_NOOP;
 	}
-	ny_conf_report_init(&r);
-	ret = ny_conf_central_load(&next, rl->central_path, &r);
-	if (ret == 0 && ny_conf_node_validate(rl->node, next, &r) < 0)
-		ret = -EINVAL;
-	if (ret < 0 || r.n_errors) {
-		first_error(&r, msg, len);
-		ny_conf_report_free(&r);
-		ny_conf_central_free(next);
+	if (load_text(rl, name, text, text_len, &next, msg, len) < 0) {
 		free(text);
 		return NY_RELOAD_REJECTED;
 	}
-	ny_conf_report_free(&r);
+	if (newer_only && next->timestamp <= rl->central->timestamp) {
+		snprintf(msg, len, "timestamp %lld is not newer than the applied %lld", (long long)next->timestamp,
+			 (long long)rl->central->timestamp);
+		ny_conf_central_free(next);
+		free(text);
+		return NY_RELOAD_NOOP;
+	}
 	switch (ny_dp_node_apply(rl->dp, next, msg, len)) {
 	case NY_DP_APPLY_APPLIED:
 		sync_addresses(rl, ny_conf_central_peer(rl->central, (size_t)ny_conf_central_find(rl->central, rl->node->id)),
@@ -151,6 +177,8 @@ static enum ny_run_reload_result apply_locked(struct ny_run_reload *rl, char *ms
 		rl->central = next;
 		rl->text = text;
 		rl->len = text_len;
+		if (persist_err)
+			*persist_err = ny_dist_write_atomic(rl->central_path, text, text_len);
 		if (rl->applied)
 			rl->applied(rl->applied_ctx, next);
 		return NY_RELOAD_APPLIED;
@@ -165,18 +193,97 @@ static enum ny_run_reload_result apply_locked(struct ny_run_reload *rl, char *ms
 	}
 }
 
-enum ny_run_reload_result ny_run_reload_apply(struct ny_run_reload *rl, char *msg, size_t len)
+static void log_result(enum ny_run_reload_result res, const char *msg)
 {
-	enum ny_run_reload_result res;
-
-	pthread_mutex_lock(&rl->lock);
-	res = apply_locked(rl, msg, len);
-	pthread_mutex_unlock(&rl->lock);
 	if (res == NY_RELOAD_REJECTED || res == NY_RELOAD_RESTART_REQUIRED)
 		ny_log_warn("reload", "%s: %s", ny_run_reload_name(res), msg);
 	else
 		ny_log_info("reload", "%s: %s", ny_run_reload_name(res), msg);
+}
+
+enum ny_run_reload_result ny_run_reload_apply(struct ny_run_reload *rl, char *msg, size_t len)
+{
+	enum ny_run_reload_result res;
+	char *text = NULL;
+	size_t text_len = 0;
+	int ret;
+
+	pthread_mutex_lock(&rl->lock);
+	if ((ret = read_file(rl->central_path, &text, &text_len)) < 0) {
+		snprintf(msg, len, "%s: %s", rl->central_path, strerror(-ret));
+		res = NY_RELOAD_REJECTED;
+	} else {
+		res = apply_text_locked(rl, rl->central_path, text, text_len, false, NULL, msg, len);
+	}
+	pthread_mutex_unlock(&rl->lock);
+	log_result(res, msg);
 	return res;
+}
+
+enum ny_run_reload_result ny_run_reload_apply_text(struct ny_run_reload *rl, const char *name, const char *text,
+						   size_t len, int *persist_err, char *msg, size_t msg_len)
+{
+	enum ny_run_reload_result res;
+	char *copy = malloc(len + 1);
+
+	*persist_err = 0;
+	if (!copy) {
+		snprintf(msg, msg_len, "out of memory");
+		log_result(NY_RELOAD_REJECTED, msg);
+		return NY_RELOAD_REJECTED;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&rl->lock);
+	res = apply_text_locked(rl, name, copy, len, true, persist_err, msg, msg_len);
+	pthread_mutex_unlock(&rl->lock);
+	log_result(res, msg);
+	return res;
+}
+
+int ny_run_reload_dist_current(void *ctx, struct ny_dist_current *out)
+{
+	struct ny_run_reload *rl = ctx;
+	const struct ny_conf_central *c;
+	int ret = 0;
+
+	*out = (struct ny_dist_current){ 0 };
+	pthread_mutex_lock(&rl->lock);
+	c = rl->central;
+	out->timestamp = c->timestamp;
+	out->has_dist = c->has_dist && c->n_dist_repos > 0;
+	memcpy(out->key, c->dist_key, NY_KEY_LEN);
+	if (out->has_dist && !(out->repos = calloc(c->n_dist_repos, sizeof(*out->repos))))
+		ret = -ENOMEM;
+	for (size_t i = 0; ret == 0 && out->has_dist && i < c->n_dist_repos; i++, out->n_repos++)
+		if (!(out->repos[i] = strdup(c->dist_repos[i])))
+			ret = -ENOMEM;
+	pthread_mutex_unlock(&rl->lock);
+	if (ret < 0)
+		ny_dist_current_clear(out);
+	return ret;
+}
+
+enum ny_dist_apply_result ny_run_reload_dist_apply(void *ctx, const char *yaml, size_t len, int64_t timestamp,
+						   char *msg, size_t msg_len)
+{
+	struct ny_run_reload *rl = ctx;
+	int persist_err;
+	char name[64];
+
+	snprintf(name, sizeof(name), "bundle (timestamp %lld)", (long long)timestamp);
+	switch (ny_run_reload_apply_text(rl, name, yaml, len, &persist_err, msg, msg_len)) {
+	case NY_RELOAD_APPLIED:
+		if (persist_err < 0) {
+			snprintf(msg, msg_len, "writing %s: %s", rl->central_path, strerror(-persist_err));
+			return NY_DIST_PERSIST_FAILED;
+		}
+		return NY_DIST_APPLIED;
+	case NY_RELOAD_NOOP:
+		return NY_DIST_NOT_NEWER;
+	default:
+		return NY_DIST_REJECTED;
+	}
 }
 
 int ny_run_reload_ipc(void *ctx, char *msg, size_t len)

@@ -7,7 +7,7 @@ packages=(
 	cmake pkg-config gcc make clang libfuzzer-14-dev libclang-rt-14-dev
 	# libraries (DESIGN.md §6)
 	liburing-dev libsodium-dev libb2-dev libssl-dev libmimalloc-dev liburcu-dev libyaml-dev libmnl-dev libcriterion-dev
-	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libmicrohttpd-dev
+	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev
 	# integration tests and the demo: a stock WireGuard peer, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 procps python3 traceroute
 )

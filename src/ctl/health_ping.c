@@ -207,8 +207,11 @@ int ny_health_ping(const struct ny_conf_addr *dst, const char *bind_if, uint32_t
 		ny_health_icmp_build(pkt, dst->family, id, s);
 		sent = ny_clock_mono_ns();
 		if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, to_len) < 0) {
-			/* Unreachable now (no route, address gone): the attempt failed; wait its turn before the next. */
+			/* Unreachable now (no route, address gone): the attempt failed at once. The last one ends the
+			 * round now; an earlier one waits its turn, in case the route comes back. */
 			ret = -errno;
+			if (a + 1 == attempts)
+				break;
 			if (stop_fd >= 0 && poll(&p, 1, (int)(timeout_ns / 1000000)) > 0) {
 				ret = -ECANCELED;
 				break;

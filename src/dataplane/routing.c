@@ -19,6 +19,7 @@
 #include "dataplane/routing.h"
 #include "nylon/base.h"
 #include "nylon/crypto.h"
+#include "nylon/health.h"
 #include "nylon/rcu.h"
 #include "nylon/route_endpoint.h"
 #include "nylon/route_table.h"
@@ -681,22 +682,73 @@ static int make_router_config(struct ny_dp_routing *rt, const struct ny_conf_cen
 	return 0;
 }
 
-/* Health checks come with the distribution issue: until then a checked prefix is not advertised, as the reference
- * does before a check first succeeds (reference §5.2). */
-static void hold_checked_prefixes(struct ny_dp_routing *rt, uint64_t now)
+/* ---- prefix health checks (reference §5.2; include/nylon/health.h) ------------------------------------------ */
+
+#define HEALTH_CALL_MS 500 /* a monitor waits this long for the routing thread, then tries again next round */
+
+struct health_result {
+	struct ny_health_monitor *monitor;
+	const struct ny_conf_cidr *prefix;
+	uint32_t metric;
+};
+
+static void apply_health(struct ny_dp_routing *rt, void *arg, uint64_t now)
+{
+	const struct health_result *r = arg;
+
+	/* A monitor replaced by a live apply may still have been probing: its result is for the old configuration. */
+	if (!ny_health_monitor_current(r->monitor))
+		return;
+	ny_router_set_prefix_metric(rt->router, r->prefix, r->metric, now);
+}
+
+/* Context: a monitor's thread. */
+static int report_health(void *arg, struct ny_health_monitor *m, const struct ny_conf_cidr *prefix, uint32_t metric)
+{
+	struct health_result r = { m, prefix, metric };
+
+	return ny_dp_routing_call(arg, apply_health, &r, HEALTH_CALL_MS);
+}
+
+/* Starts a monitor per checked prefix of this node whose check is new or changed (kept ones run on) and holds
+ * those prefixes at INF until their first success. With reconfigured set (live apply), static prefixes get their
+ * configured metric again: one that was health-checked before would otherwise keep the router's last health
+ * metric. Context: routing thread (or before it starts). */
+static void sync_health(struct ny_dp_routing *rt, bool reconfigured, uint64_t now)
 {
 	const struct ny_conf_peer *self = ny_conf_central_peer(rt->node->central, rt->node->self);
+	bool *kept = calloc(self->n_prefixes ? self->n_prefixes : 1, sizeof(*kept));
+	int ret = -ENOMEM;
 
+	if (kept && rt->health && (ret = ny_health_set(rt->health, self->prefixes, self->n_prefixes, kept)) < 0 &&
+	    ret != -ESHUTDOWN)
+		ny_log_error("health", "cannot start every health check: %s; those prefixes are not advertised",
+			     strerror(-ret));
 	for (size_t j = 0; j < self->n_prefixes; j++) {
 		const struct ny_conf_prefix *p = &self->prefixes[j];
-		char text[NY_CONF_CIDR_STRLEN];
 
-		if (p->type == NY_CONF_PREFIX_STATIC)
-			continue;
-		ny_conf_cidr_format(&p->prefix, text);
-		ny_log_warn("route", "prefix %s: health checks are not implemented yet; it is not advertised", text);
-		ny_router_set_prefix_metric(rt->router, &p->prefix, NY_ROUTE_INF, now);
+		if (p->type == NY_CONF_PREFIX_STATIC) {
+			if (reconfigured)
+				ny_router_set_prefix_metric(rt->router, &p->prefix, p->metric, now);
+		} else if (!kept || !kept[j]) {
+			ny_router_set_prefix_metric(rt->router, &p->prefix, NY_ROUTE_INF, now);
+		}
 	}
+	free(kept);
+}
+
+/* The first monitors, once their reports can reach the routing thread (their prefixes are at INF since
+ * setup_router). Only the monitor set is touched here: the router belongs to the running thread. */
+static void start_health(struct ny_dp_routing *rt)
+{
+	const struct ny_conf_peer *self = ny_conf_central_peer(rt->node->central, rt->node->self);
+	bool *kept = calloc(self->n_prefixes ? self->n_prefixes : 1, sizeof(*kept));
+	int ret = -ENOMEM;
+
+	if (!kept || (ret = ny_health_set(rt->health, self->prefixes, self->n_prefixes, kept)) < 0)
+		ny_log_error("health", "cannot start every health check: %s; those prefixes are not advertised",
+			     strerror(-ret));
+	free(kept);
 }
 
 static int setup_router(struct ny_dp_routing *rt, uint64_t now)
@@ -715,7 +767,7 @@ static int setup_router(struct ny_dp_routing *rt, uint64_t now)
 		return ret;
 	if (!(rt->router = ny_router_new(&cfg, now)))
 		return -ENOMEM;
-	hold_checked_prefixes(rt, now);
+	sync_health(rt, false, now); /* no monitors yet (rt->health is NULL): every checked prefix starts at INF */
 	return 0;
 }
 
@@ -827,11 +879,17 @@ int ny_dp_routing_start(struct ny_dp_node *node, char *err, size_t err_len)
 		snprintf(err, err_len, "routing: netlink: %s", strerror(-ret));
 		return ret;
 	}
+	/* Created before the thread that reads it; started once ny_dp_routing_call can reach the thread. */
+	if (!(rt->health = ny_health_new(report_health, node))) {
+		snprintf(err, err_len, "routing: health checks: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	if ((ret = pthread_create(&rt->thread, NULL, routing_main, rt)) != 0) {
 		snprintf(err, err_len, "cannot start the routing thread: %s", strerror(ret));
 		return -ret;
 	}
 	rt->started = true;
+	start_health(rt);
 	return 0;
 }
 
@@ -854,7 +912,13 @@ void ny_dp_routing_stop(struct ny_dp_node *node)
 	struct ny_dp_routing *rt = node->routing;
 	uint64_t one = 1;
 
-	if (!rt || !rt->started)
+	if (!rt)
+		return;
+	/* The monitors first, while the routing thread still serves their last reports (each waits at most
+	 * HEALTH_CALL_MS). */
+	if (rt->health)
+		ny_health_stop(rt->health);
+	if (!rt->started)
 		return;
 	if (write(rt->wake, &one, sizeof(one)) < 0) {
 		/* already woken */
@@ -870,6 +934,7 @@ void ny_dp_routing_free(struct ny_dp_node *node)
 	if (!rt)
 		return;
 	ny_dp_routing_stop(node);
+	ny_health_free(rt->health);
 	while (rt->calls) { /* abandoned calls the thread never reached */
 		struct routing_call *c = rt->calls;
 
@@ -1077,7 +1142,7 @@ static void apply_on_thread(struct ny_dp_routing *rt, void *arg, uint64_t now)
 			atomic_fetch_or(&node->peers[i].pending, NY_WG_ACTION_SEND_INITIATION);
 	if ((ret = rebuild_maps(rt)) < 0)
 		goto out;
-	hold_checked_prefixes(rt, now);
+	sync_health(rt, true, now);
 	/* Next hops are looked up by node index, which the new configuration may have renumbered. */
 	rt->fib_stale = true;
 	rt->routes_dirty = true;

@@ -11,6 +11,7 @@
 
 #include "dataplane/internal.h"
 
+struct ny_health;
 struct ny_router;
 struct ny_route_endpoints;
 struct ny_route_probe_tokens;
@@ -31,6 +32,9 @@ struct ctl_msg {
 
 struct ny_dp_routing {
 	struct ny_dp_node *node;
+	/* This node's prefix health monitors (nylon/health.h). Set before the thread starts, stopped by
+	 * ny_dp_routing_stop before the thread is joined, freed with rt; driven by the routing thread (live apply). */
+	struct ny_health *health;
 	pthread_t thread;
 	bool started;
 	int wake; /* eventfd */

@@ -53,6 +53,8 @@ void ny_conf_report_init(struct ny_conf_report *r);
 void ny_conf_report_free(struct ny_conf_report *r);
 /* "file:line:col: path: message" (warnings: "file:line:col: warning: path: message"). snprintf semantics. */
 int ny_conf_diag_format(const struct ny_conf_diag *d, char *buf, size_t len);
+/* The first kept error as one line ("invalid configuration" when none was kept). snprintf semantics. */
+int ny_conf_report_first_error(const struct ny_conf_report *r, char *buf, size_t len);
 /* Prints every kept diagnostic of the given severity, one per line. */
 void ny_conf_report_print(const struct ny_conf_report *r, enum ny_conf_severity severity, FILE *f);
 

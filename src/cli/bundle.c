@@ -13,13 +13,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include "nylon/bundle.h"
 #include "nylon/conf.h"
 #include "nylon/crypto.h"
+#include "nylon/dist.h"
 
 #define EXIT_FAILED 1
 #define KEY_FILE_MAX 1024 /* a key is 44 characters; the cap bounds a wrong path (a huge file, a device) */
@@ -241,65 +240,6 @@ static int validate_text(const char *name, const char *text, size_t len, bool qu
 	return ret;
 }
 
-/* Writes data to path atomically with mode 0600: a temporary file beside it, fsync, rename, fsync of the
- * directory, so that a crash leaves the old bundle or the new one, never a part. */
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 8), *dir_copy = NULL;
-	int fd = -1, ret = 0;
-
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".XXXXXX", 8);
-	fd = mkstemp(tmp); /* creates the file 0600 */
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (fchmod(fd, 0600) < 0)
-		goto fail;
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		data += n;
-		len -= (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	dir_copy = strdup(path);
-	if (dir_copy) {
-		int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dfd >= 0) {
-			fsync(dfd); /* best effort: the bundle is already in place */
-			close(dfd);
-		}
-	}
-	goto out;
-fail:
-	ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(dir_copy);
-	free(tmp);
-	return ret;
-}
-
 static int64_t now_unix_ns(void)
 {
 	struct timespec ts;
@@ -378,7 +318,7 @@ int ny_cli_seal(int argc, char **argv)
 			ret == -EFBIG ? "the config with its timestamp is larger than 1 MiB" : strerror(-ret));
 		goto out_key;
 	}
-	ret = write_atomic(output, b64, strlen(b64));
+	ret = ny_dist_write_atomic(output, b64, strlen(b64));
 	if (ret) {
 		fprintf(stderr, "Error: seal: cannot write %s: %s\n", output, strerror(-ret));
 		goto out_key;

@@ -105,18 +105,6 @@ static void sync_addresses(struct ny_run_reload *rl, const struct ny_conf_peer *
 	}
 }
 
-/* The first error of a report, as one line. */
-static void first_error(const struct ny_conf_report *r, char *msg, size_t len)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		if (r->diags[i].severity == NY_CONF_ERROR) {
-			ny_conf_diag_format(&r->diags[i], msg, len);
-			return;
-		}
-	}
-	snprintf(msg, len, "invalid configuration");
-}
-
 /* Parses, expands and validates central text, and checks this node against it (reference §2.2). */
 static int load_text(struct ny_run_reload *rl, const char *name, const char *text, size_t len,
 		     struct ny_conf_central **next, char *msg, size_t msg_len)
@@ -135,7 +123,7 @@ static int load_text(struct ny_run_reload *rl, const char *name, const char *tex
 	if (ret == 0 && r.n_errors)
 		ret = -EINVAL;
 	if (ret < 0) {
-		first_error(&r, msg, msg_len);
+		ny_conf_report_first_error(&r, msg, msg_len);
 		ny_conf_central_free(*next);
 		*next = NULL;
 	}

@@ -101,6 +101,14 @@ int ny_conf_diag_format(const struct ny_conf_diag *d, char *buf, size_t len)
 	return snprintf(buf, len, "%s%s: %s%s%s%s", d->file, where, sev, d->path, sep, d->message);
 }
 
+int ny_conf_report_first_error(const struct ny_conf_report *r, char *buf, size_t len)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->diags[i].severity == NY_CONF_ERROR)
+			return ny_conf_diag_format(&r->diags[i], buf, len);
+	return snprintf(buf, len, "invalid configuration");
+}
+
 void ny_conf_report_print(const struct ny_conf_report *r, enum ny_conf_severity severity, FILE *f)
 {
 	size_t shown = 0, total;

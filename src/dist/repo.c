@@ -23,17 +23,6 @@
 
 #define ERR_LEN 512
 
-static void first_error(const struct ny_conf_report *r, char *msg, size_t len)
-{
-	for (size_t i = 0; i < r->n; i++) {
-		if (r->diags[i].severity == NY_CONF_ERROR) {
-			ny_conf_diag_format(&r->diags[i], msg, len);
-			return;
-		}
-	}
-	snprintf(msg, len, "invalid configuration");
-}
-
 /* Parses, expands and validates a bundle's YAML (reference §2.2: expansion before validation on every load). */
 static int load_text(const char *name, const char *yaml, size_t len, struct ny_conf_central **central, char *err,
 		     size_t err_len)
@@ -54,7 +43,7 @@ static int load_text(const char *name, const char *yaml, size_t len, struct ny_c
 		if (ret == -ENOMEM)
 			snprintf(err, err_len, "out of memory");
 		else
-			first_error(&r, err, err_len);
+			ny_conf_report_first_error(&r, err, err_len);
 		ny_conf_central_free(*central);
 		*central = NULL;
 	}
@@ -156,7 +145,7 @@ int ny_dist_bootstrap(const char *central_path, const char *node_path, char *err
 	if (ret < 0) {
 		char why[ERR_LEN];
 
-		first_error(&r, why, sizeof(why));
+		ny_conf_report_first_error(&r, why, sizeof(why));
 		snprintf(err, err_len, "central config %s does not exist, and the node config that could name a dist to "
 			 "fetch it from does not load: %s", central_path, why);
 		goto out;
@@ -173,7 +162,7 @@ int ny_dist_bootstrap(const char *central_path, const char *node_path, char *err
 	ny_conf_report_free(&r);
 	ny_conf_report_init(&r);
 	if ((ret = ny_conf_node_validate(node, central, &r)) < 0) {
-		first_error(&r, err, err_len);
+		ny_conf_report_first_error(&r, err, err_len);
 		goto out;
 	}
 	if ((ret = ny_dist_write_atomic(central_path, yaml, yaml_len)) < 0) {

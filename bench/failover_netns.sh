@@ -33,13 +33,9 @@ source "$top/bench/lib_bench.sh" "$@"
 [[ "$runs" =~ ^[1-9][0-9]*$ && "$bound" =~ ^[1-9][0-9]*$ && "$settle" =~ ^[0-9]+$ ]] ||
 	{ echo "failover_netns: --runs and --bound take positive integers, --settle a whole number" >&2; exit 2; }
 
-source "$top/test/netns/lib.sh"
-source "$top/test/netns/lib_nylon.sh"
-source "$top/test/netns/lib_mesh.sh"
+source "$top/test/netns/lib_mesh.sh" # and lib.sh, lib_nylon.sh
 
-ny_require_root_or_skip
-nym_require_cmds traceroute
-nyn_require_tun_or_skip
+nym_setup_or_skip traceroute
 
 nym_init >&2
 nym_topology_five

@@ -28,13 +28,9 @@ source "$top/bench/lib_bench.sh" "$@"
 [[ "$seconds" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ ]] ||
 	{ echo "relay_netns: --seconds and --runs take positive integers" >&2; exit 2; }
 
-source "$top/test/netns/lib.sh"
-source "$top/test/netns/lib_nylon.sh"
-source "$top/test/netns/lib_mesh.sh"
+source "$top/test/netns/lib_mesh.sh" # and lib.sh, lib_nylon.sh
 
-ny_require_root_or_skip
-nym_require_cmds iperf3
-nyn_require_tun_or_skip
+nym_setup_or_skip iperf3
 
 nym_init >&2
 nym_topology_line

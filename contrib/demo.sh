@@ -33,13 +33,9 @@ echo "== a key pair (private on stdout, public on stderr)"
 echo
 echo "== three nylon nodes in a line, in network namespaces"
 export NY_BUILD_DIR=$build
-# lib.sh installs the exit trap that stops every process and deletes every namespace made below.
-source "$top/test/netns/lib.sh"
-source "$top/test/netns/lib_nylon.sh"
-source "$top/test/netns/lib_mesh.sh"
-ny_require_root_or_skip
-nyn_require_tun_or_skip
-nym_require_cmds traceroute iperf3
+# lib.sh (sourced by lib_mesh.sh) installs the exit trap that stops every process and deletes every namespace made below.
+source "$top/test/netns/lib_mesh.sh" # and lib.sh, lib_nylon.sh
+nym_setup_or_skip traceroute iperf3
 nym_init
 nym_topology_line
 nym_write_configs

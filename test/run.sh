@@ -20,11 +20,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$build/asan" && ctest --output-on-failure --timeout 300)
 
 # Criterion's workers cannot start under TSan (its arena mmap fails), so TSan watches the daemon in the scenarios.
-echo "== build: gcc, ThreadSanitizer (the concurrent parts: I/O backends, shards, control and routing threads)"
+echo "== build: gcc, ThreadSanitizer (the concurrent parts: I/O backends, shards, control, routing, trace, health and dist threads)"
 cmake -S "$top" -B "$build/tsan" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=thread -DNY_BUILD_BENCH=OFF
 cmake --build "$build/tsan" -j "$jobs"
 (cd "$build/tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	ctest --output-on-failure --timeout 300 -R 'netns\.run_two_nodes|netns\.run_wg_client$|netns\.route_line$|netns\.route_failover$')
+	ctest --output-on-failure --timeout 300 -R 'netns\.(run_two_nodes|run_two_nodes_epoll|run_wg_client|route_line|route_failover|ipc_trace|health_ping|dist_poll)$')
 
 echo "== build: clang, libFuzzer + ASan"
 CC=clang cmake -S "$top" -B "$build/fuzz" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=address \

@@ -9,21 +9,18 @@
 #    underlay address)              apply it within 15 s, persist it, and a reaches c (started with it) through b
 #                            last:  a bundle without a appears in the file: repo: a refuses it, its file stays
 #
-# Each node has its own -c file (the poller persists to it). NYLON_DIST_POLL_MS shortens the 10 s interval to 1 s.
+# Each node has its own -c file (the poller persists to it). The nodes poll at the default 10 s interval, so the
+# 15 s bound is the issue's own (NYLON_DIST_POLL_MS could shorten it; this test does not).
 # Run alone: `ctest -R netns.dist_poll` or `NY_BUILD_DIR=<build> bash test/netns/dist_poll.sh`.
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds python3
-nyn_require_tun_or_skip
+nym_setup_or_skip
 
 readonly UPDATE_TIMEOUT=15 # seconds for a published bundle to be applied (reference: 10 s poll + apply)
-export NYLON_DIST_POLL_MS=1000
+unset NYLON_DIST_POLL_MS
 
 nym_init
 nym_topology_line

@@ -23,13 +23,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds
-nyn_require_tun_or_skip
+nym_setup_or_skip
 
 readonly KIND=${NY_HEALTH_KIND:-ping}
 readonly ANYCAST=198.19.9.9

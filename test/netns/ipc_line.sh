@@ -19,13 +19,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds wg timeout
-nyn_require_tun_or_skip
+nym_setup_or_skip wg timeout
 
 nym_init
 nym_topology_line

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # N-node meshes for the routing scenarios (test/netns/route_*.sh) and benchmarks (bench/failover_netns.sh,
-# bench/relay_netns.sh). Sourced after lib.sh and lib_nylon.sh, never run (the ctest glob skips every lib*.sh).
+# bench/relay_netns.sh). Sources lib.sh and lib_nylon.sh itself; never run (the ctest glob skips every lib*.sh).
 #
 # A mesh is a set of nodes, each in its own namespace, and edges, each its own veth pair with its own /24:
 #
@@ -27,8 +27,8 @@
 # Extra `nylon run` flags come from NY_NYLON_ARGS (split on spaces), e.g. NY_NYLON_ARGS="--io epoll" or "-v".
 #
 # Usage:
-#   source "$here/lib.sh"; source "$here/lib_nylon.sh"; source "$here/lib_mesh.sh"
-#   ny_require_root_or_skip; nyn_require_tun_or_skip; nym_require_cmds
+#   source "$here/lib_mesh.sh"
+#   nym_setup_or_skip traceroute  # root, /dev/net/tun, ping, python3 and the extra commands, or skip (77)
 #   nym_init
 #   nym_topology_line              # or nym_router/nym_edge by hand, then nym_write_configs
 #   nym_start_all
@@ -39,6 +39,8 @@ if [[ -n "${NYM_LIB_SOURCED:-}" ]]; then
 	return 0
 fi
 NYM_LIB_SOURCED=1
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib_nylon.sh" # and lib.sh
 
 readonly NYM_ROUTE_PROTO=78 # NY_SYS_ROUTE_PROTO, include/nylon/sys.h
 
@@ -53,9 +55,9 @@ declare -A NYM_UL_IF=()   # "X:Y" -> X's veth towards Y
 declare -A NYM_UL_ADDR=() # "X:Y" -> X's underlay address on the X-Y edge
 declare -A NYM_WG_IF=()   # client -> its wireguard-go interface
 
-# nym_require_cmds: skips unless the tools every mesh scenario uses are installed.
-nym_require_cmds() {
-	ny_require_cmd ping python3 "$@"
+# nym_setup_or_skip [CMD...]: nyn_setup_or_skip with the tools every mesh scenario uses (ping, python3) and CMDs.
+nym_setup_or_skip() {
+	nyn_setup_or_skip ping python3 "$@"
 }
 
 # nym_init: nyn_init, and the extra flags of NY_NYLON_ARGS.

@@ -26,8 +26,8 @@
 #   +-------------------------------------+               +-------------------------------------+
 #
 # Usage:
-#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-#   source "$(dirname "${BASH_SOURCE[0]}")/lib_nylon.sh"
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib_nylon.sh"   # sources lib.sh too
+#   nyn_setup_or_skip ping                                 # root, /dev/net/tun and the commands, or skip (77)
 #   ny_require_root_or_skip; nyn_require_tun_or_skip
 #   nyn_init                       # NYN_BIN, NYN_TMP (removed at exit)
 #   nyn_two_nodes                  # namespaces, veth, keys, central.yaml, alpha/beta node.yaml
@@ -40,6 +40,8 @@ if [[ -n "${NYN_LIB_SOURCED:-}" ]]; then
 fi
 NYN_LIB_SOURCED=1
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 readonly NYN_PORT=57175
 readonly NYN_START_TIMEOUT=10 # seconds for `nylon run` to print its "initialized" line
 readonly NYN_STOP_TIMEOUT=5   # seconds for it to exit after SIGTERM
@@ -50,6 +52,14 @@ declare -A NYN_NS=() NYN_IF=() NYN_NODE=() NYN_PID=() NYN_OUT=() NYN_LOG=() NYN_
 NYN_BIN=
 NYN_TMP=
 NYN_CENTRAL=
+
+# nyn_setup_or_skip [CMD...]: skips (77) unless this is root with network namespaces, /dev/net/tun works and every
+# CMD is installed.
+nyn_setup_or_skip() {
+	ny_require_root_or_skip
+	ny_require_cmd "$@"
+	nyn_require_tun_or_skip
+}
 
 nyn_require_tun_or_skip() {
 	[[ -c /dev/net/tun ]] || ny_skip "/dev/net/tun is missing (nylon needs a TUN device)"

@@ -18,12 +18,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
 source "$here/lib_nylon.sh"
 
-ny_require_root_or_skip
-ny_require_cmd ping python3
-nyn_require_tun_or_skip
+nyn_setup_or_skip ping python3
 
 readonly OBS_PORT=9464
 readonly PROM_CHECK="$here/prom_check.py"

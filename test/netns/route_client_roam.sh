@@ -28,13 +28,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds traceroute wireguard-go wg
-nyn_require_tun_or_skip
+nym_setup_or_skip traceroute wireguard-go wg
 
 readonly CONVERGE_TIMEOUT=30 # seconds for the client's first echo from r3 through r1
 readonly ROAM_TIMEOUT=20     # seconds from the switch to r2 to the first echo from r3

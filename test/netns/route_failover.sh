@@ -26,13 +26,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds traceroute
-nyn_require_tun_or_skip
+nym_setup_or_skip traceroute
 
 readonly CONVERGE_TIMEOUT=45 # seconds for every pair of the five (up to three hops) to exchange echoes
 readonly FAILOVER_BOUND=20   # seconds from the cut to the first echo reply over the other relay

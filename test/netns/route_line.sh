@@ -24,13 +24,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds traceroute
-nyn_require_tun_or_skip
+nym_setup_or_skip traceroute
 
 readonly CONVERGE_TIMEOUT=30 # seconds for a first echo over two hops (updates every 5 s, reference §3.8)
 

@@ -13,13 +13,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds python3
-nyn_require_tun_or_skip
+nym_setup_or_skip
 
 readonly RELOAD_TIMEOUT=10 # seconds for a reload's result to be logged
 

@@ -15,12 +15,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
 source "$here/lib_nylon.sh"
 
-ny_require_root_or_skip
-nyn_require_tun_or_skip
-ny_require_cmd python3
+nyn_setup_or_skip python3
 
 nyn_init
 nyn_two_nodes

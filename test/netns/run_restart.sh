@@ -18,12 +18,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
 source "$here/lib_nylon.sh"
 
-ny_require_root_or_skip
-ny_require_cmd ping
-nyn_require_tun_or_skip
+nyn_setup_or_skip ping
 
 readonly RECOVER_TIMEOUT=10 # seconds from the restart to the first echo reply
 readonly IO_BACKEND=${NY_IO_BACKEND:-auto}

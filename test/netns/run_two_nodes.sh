@@ -19,12 +19,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
 source "$here/lib_nylon.sh"
 
-ny_require_root_or_skip
-ny_require_cmd ping python3 sha256sum
-nyn_require_tun_or_skip
+nyn_setup_or_skip ping python3 sha256sum
 
 readonly IO_BACKEND=${NY_IO_BACKEND:-auto}
 readonly TCP_PORT=5201

@@ -22,12 +22,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
 source "$here/lib_nylon.sh"
 
-ny_require_root_or_skip
-ny_require_cmd wireguard-go wg ping
-nyn_require_tun_or_skip
+nyn_setup_or_skip wireguard-go wg ping
 
 readonly IO_BACKEND=${NY_IO_BACKEND:-auto}
 readonly CLIENT_PORT=51820 ROAMED_PORT=51821

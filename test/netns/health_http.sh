@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Health-checked anycast failover with http checks (reference §5.2, §6.1 TestHealthcheckHTTP): the scenario and
 # topology of lib_health.sh. r1 and r2 check http://198.18.77.1:8080/health, served by health_server.py in their own
-# namespace. r1's target fails twice: first its server answers 503 (status must be 200: the check fails with
-# "Protocol error") and then 200 again; then its server is stopped (connection refused: "Input/output error") and
-# started again.
+# namespace. r1's target fails three ways, each followed by its recovery: its server answers 503 (the status must
+# be 200: the check fails with "Protocol error") and then 200 again; its server hangs (SIGSTOP: the connection is
+# accepted by the kernel but never answered, so the check times out after its delay, "Connection timed out") and
+# is continued; its server is stopped (connection refused: "Input/output error") and started again.
 # Run alone: `ctest -R netns.health_http` or `NY_BUILD_DIR=<build> bash test/netns/health_http.sh`.
 # Needs root, /dev/net/tun, ping and python3; skips (77) without.
 set -eu -o pipefail
@@ -38,7 +39,8 @@ server__listening_or_dead() { # PID LOG
 	grep -q '^health_server: serving' "$2" || ! kill -0 "$1" 2>/dev/null
 }
 
-# server_start NAME: NAME's health_server.py, registered for cleanup; returns once it listens.
+# server_start NAME: NAME's health_server.py, registered for cleanup; returns once it listens, with
+# NYH_RESTORED_AT set to the time it started to.
 server_start() {
 	local log=$NYN_TMP/$1.http.log pid
 	: >"$log"
@@ -49,6 +51,7 @@ server_start() {
 	ny_wait_for "$SERVE_TIMEOUT" server__listening_or_dead "$pid" "$log" ||
 		ny_fail "the http server of $1 does not listen within $SERVE_TIMEOUT s: $(tr '\n' ';' <"$log")"
 	kill -0 "$pid" 2>/dev/null || ny_fail "the http server of $1 exited at start: $(tr '\n' ';' <"$log")"
+	NYH_RESTORED_AT=$(sed -n 's/^health_server: serving .* since //p' "$log")
 }
 
 # server_stop NAME: SIGTERM (it exits 0) by the pid recorded at its start, KILL after 5 s; reaped and off the
@@ -66,20 +69,23 @@ nyh_targets_start() {
 	done
 }
 
-nyh_fail_target() { # NAME 503|stopped
+nyh_fail_target() { # NAME 503|hung|stopped
 	case $2 in
 	503) status_set "$1" 503 ;;
+	hung) kill -STOP "${SERVER_PID[$1]}" ;;
 	stopped) server_stop "$1" ;;
 	esac
 }
 
-nyh_restore_target() { # NAME 503|stopped
+nyh_restore_target() { # NAME 503|hung|stopped
 	case $2 in
 	503) status_set "$1" 200 ;;
+	hung) kill -CONT "${SERVER_PID[$1]}" ;;
 	stopped) server_start "$1" ;;
 	esac
 }
 
 NYH_FAIL_REASON[503]="Protocol error"
+NYH_FAIL_REASON[hung]="Connection timed out"
 NYH_FAIL_REASON[stopped]="Input/output error"
-nyh_run http 503 stopped
+nyh_run http 503 hung stopped

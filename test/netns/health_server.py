@@ -7,6 +7,7 @@ Usage: health_server.py ADDRESS PORT STATUS_FILE
 The status is read on every request, so a test fails and restores the check by writing 503 / 200 to the file while
 the server keeps running; stopping the server (SIGTERM) makes the check fail with a refused connection instead.
 """
+import datetime
 import http.server
 import signal
 import sys
@@ -40,7 +41,9 @@ def main():
     with http.server.ThreadingHTTPServer((addr, port), Handler) as server:
         server.status_file = status_file
         server.daemon_threads = True
-        print(f"health_server: serving http://{addr}:{port}/health", flush=True)
+        # Listening since the constructor returned: the test times r1's recovery from this line's timestamp.
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        print(f"health_server: serving http://{addr}:{port}/health since {now}", flush=True)
         server.serve_forever(poll_interval=0.1)
 
 

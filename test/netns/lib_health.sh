@@ -24,7 +24,8 @@
 #   nyh_check NAME OVERRIDE      prints NAME's prefix entry (a YAML flow map, prefix $NYH_ANYCAST/32)
 #   nyh_targets_start            after hc0 exists in r1 and r2, before nylon starts: what the checks probe
 #   nyh_fail_target NAME HOW     NAME's check stops passing, by failure mode HOW; returns once it has
-#   nyh_restore_target NAME HOW  NAME's check passes again; returns once the target answers
+#   nyh_restore_target NAME HOW  NAME's check passes again; returns once the target answers, and may set
+#                                NYH_RESTORED_AT (nyh__now's format) to when it did, if that is later than the call
 # and may set NYH_FAIL_REASON[HOW], the strerror text r1 must log for a failure by HOW.
 #
 # Usage:
@@ -50,6 +51,7 @@ readonly NYH_QUERY_SLACK=5       # seconds on top for `nylon status` polling (sl
 
 declare -A NYH_FAIL_REASON=()
 NYH_KIND=
+NYH_RESTORED_AT=
 
 # nyh__add_checks: r1's and r2's prefix entries (nyh_check) into central.yaml, and every node's configs verified
 # again.
@@ -185,10 +187,13 @@ nyh__cycle() {
 	[[ -z "${NYH_FAIL_REASON[$how]:-}" || "$reason" == *"fails (${NYH_FAIL_REASON[$how]})"* ]] ||
 		nym_fail "r1's check failed by $how, but not with '${NYH_FAIL_REASON[$how]}': $reason"
 
-	ny_log "restoring r1's target ($how)"
-	nyh_restore_target r1 "$how"
+	# Timed from before the call, not after: r1 may be selected again before a hook that waits has returned.
 	since=$(nyh__now)
-	ny_log "r1's target answers again at $since"
+	ny_log "restoring r1's target ($how) at $since"
+	NYH_RESTORED_AT=
+	nyh_restore_target r1 "$how"
+	since=${NYH_RESTORED_AT:-$since}
+	ny_log "r1's target answers again since $since"
 	nyh__switch "recovery $n ($how)" "$since" r1
 }
 

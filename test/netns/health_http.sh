@@ -9,6 +9,10 @@
 # Needs root, /dev/net/tun, ping and python3; skips (77) without.
 set -eu -o pipefail
 
+# A check interval of 2 s, not 1 s: a hung server costs up to two intervals by itself (the next probe, then its
+# timeout, which is the delay) and the retraction then waits for r1's neighbour flush (500 ms, reference §3.2) and
+# r3's selection: up to 2.6 s measured at 1 s on a loaded machine, against 3 s. The rest scales with it.
+NYH_DELAY_S=2
 here=$(dirname "${BASH_SOURCE[0]}")
 source "$here/lib.sh"
 source "$here/lib_nylon.sh"

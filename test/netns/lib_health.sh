@@ -7,12 +7,13 @@
 # hc0, one end of a veth pair that stays in the namespace). r1's override is 10 and r2's 100000, so r3, adjacent to
 # both, selects r1 once both checks pass and its links are measured (`nylon status --json`: the selected route's
 # next hop and metric), and the anycast address answers r3's ping. Then, once per failure mode the scenario names,
-# r1's target stops answering: within 3 check intervals (delay 1 s) r3 selects r2 and the anycast address still
-# answers; restored, r1's check passes again and r3 selects r1 again, also within 3 check intervals (the metric
-# gap, 10 vs 100000, far beyond the switching deadband, makes switching back the expected outcome). Both switches
-# are timed from r3's log, from the moment the target changed to r3's route_inserted line: `nylon status` polling
-# under sanitizers lags by seconds, which is not the failover being measured. r1 logs each transition once (pass,
-# then fail and pass per cycle), with the failure's reason. Every node shuts down cleanly.
+# r1's target stops answering: within 3 check intervals (delay NYH_DELAY_S) r3 selects r2 and the anycast address
+# still answers; restored, r1's check passes again and r3 selects r1 again, also within 3 check intervals (the
+# metric gap, 10 vs 100000, far beyond the switching deadband, makes switching back the expected outcome). Both
+# switches are timed from r3's log, from the moment the target changed to r3's route_inserted line (`nylon status`
+# polling under sanitizers lags by seconds, which is not the failover being measured), then confirmed by
+# `nylon status`. r1 logs each transition once (pass, then fail and pass per cycle), with the failure's reason.
+# Every node shuts down cleanly.
 #
 #   ns r1 (1)  hc0: 198.18.77.1/32, 198.19.9.9/32      ns r2 (2)  hc0: 198.18.77.1/32, 198.19.9.9/32
 #   (hc0 - hc1: a veth pair inside the namespace)
@@ -41,13 +42,15 @@ NYH_LIB_SOURCED=1
 
 readonly NYH_ANYCAST=198.19.9.9
 readonly NYH_TARGET=198.18.77.1
-readonly NYH_DELAY_S=1
+NYH_DELAY_S=${NYH_DELAY_S:-1}   # check interval, seconds; a scenario may set it before sourcing this file
 readonly NYH_OVERRIDE_R1=10
 readonly NYH_OVERRIDE_R2=100000
 readonly NYH_DEADBAND_PCT=110    # src/route/router.c switch_deadband_pct: a challenger wins at 110 % better
 readonly NYH_CONVERGE_TIMEOUT=45 # seconds for r3 to select r1 at a measured link metric after start
 readonly NYH_SWITCH_BOUND=3      # check intervals (of NYH_DELAY_S) from the target's change to r3's switch (r3's log)
-readonly NYH_QUERY_SLACK=5       # seconds on top for `nylon status` polling (slow under sanitizers) to see it
+readonly NYH_LOG_SLACK=5         # seconds on top to wait for r3's log line, so that a late switch is measured
+readonly NYH_QUERY_TIMEOUT=30    # seconds for `nylon status` on r3 to show a switch its log shows (each poll of
+                                 # an ASan build takes seconds on a loaded machine: 10 s seen)
 
 declare -A NYH_FAIL_REASON=()
 NYH_KIND=
@@ -148,15 +151,31 @@ for line in open(log, errors="replace"):
 PY
 }
 
-# nyh__switch WHAT SINCE ROUTER: r3's switch to ROUTER after SINCE, seen in `nylon status` and timed from r3's log
-# within NYH_SWITCH_BOUND check intervals; the anycast address answers through it. Prints the measurement. The
-# metric r3 shows must be r2's override at least through r2 (metrics only add up along a path), and below the one
-# it had through r2 through r1.
+# nyh__inserts ROUTER: how many times r3 has logged selecting ROUTER's anycast route.
+nyh__inserts() {
+	grep -c "route_inserted prefix=$NYH_ANYCAST/32 router=$1 nh=$1 " "${NYN_LOG[r3]}" || true
+}
+
+nyh__inserted_since() { # ROUTER COUNT
+	(($(nyh__inserts "$1") > $2))
+}
+
+# nyh__switch WHAT SINCE ROUTER COUNT: r3's switch to ROUTER after SINCE (when nyh__inserts ROUTER was COUNT), timed
+# from r3's log within NYH_SWITCH_BOUND check intervals; printed. Then `nylon status` shows it, with a metric that
+# is r2's override at least through r2 (metrics only add up along a path) and below that one through r1, and the
+# anycast address answers through it.
 NYH_METRIC_R2=
 nyh__switch() {
-	local what=$1 since=$2 router=$3 ms bound_ms=$((NYH_SWITCH_BOUND * NYH_DELAY_S * 1000))
-	nyh_wait_nh "$router" $((bound_ms + NYH_QUERY_SLACK * 1000))
-	ny_log "$what: \`nylon status\` on r3 shows $router, metric $NYH_METRIC, after $NYH_WAIT_MS ms"
+	local what=$1 since=$2 router=$3 count=$4 ms bound_ms=$((NYH_SWITCH_BOUND * NYH_DELAY_S * 1000))
+	ny_wait_for $((NYH_SWITCH_BOUND * NYH_DELAY_S + NYH_LOG_SLACK)) nyh__inserted_since "$router" "$count" ||
+		nym_fail "$what: r3's log has no selection of $router within $((NYH_SWITCH_BOUND * NYH_DELAY_S + NYH_LOG_SLACK)) s"
+	ms=$(nyh__switch_ms "$since" "$router")
+	[[ -n "$ms" ]] || nym_fail "$what: r3's log has no selection of $router after $since"
+	echo "health_$NYH_KIND: $what: r3 switched to $router after $ms ms (bound $bound_ms ms)"
+	((ms <= bound_ms)) || nym_fail "$what: r3 switched to $router after $ms ms, over $NYH_SWITCH_BOUND check intervals"
+
+	nyh_wait_nh "$router" $((NYH_QUERY_TIMEOUT * 1000))
+	ny_log "$what: \`nylon status\` on r3 shows $router, metric $NYH_METRIC (polled for $NYH_WAIT_MS ms)"
 	if [[ $router == r2 ]]; then
 		((NYH_METRIC >= NYH_OVERRIDE_R2)) || nym_fail "$what: r3's metric through r2 is $NYH_METRIC, below r2's override"
 		NYH_METRIC_R2=$NYH_METRIC
@@ -164,10 +183,6 @@ nyh__switch() {
 		((NYH_METRIC < NYH_METRIC_R2)) ||
 			nym_fail "$what: r3's metric through r1 is $NYH_METRIC, not below $NYH_METRIC_R2 through r2"
 	fi
-	ms=$(nyh__switch_ms "$since" "$router")
-	[[ -n "$ms" ]] || nym_fail "$what: r3's log has no selection of $router after $since"
-	echo "health_$NYH_KIND: $what: r3 switched to $router after $ms ms (bound $bound_ms ms)"
-	((ms <= bound_ms)) || nym_fail "$what: r3 switched to $router after $ms ms, over $NYH_SWITCH_BOUND check intervals"
 	nym_wait_ping r3 "$NYH_ANYCAST" 5
 }
 
@@ -177,24 +192,26 @@ nyh__count() {
 
 # nyh__cycle HOW N: the N-th failure of r1's target, by HOW, then its recovery.
 nyh__cycle() {
-	local how=$1 n=$2 since reason
+	local how=$1 n=$2 since reason count
+	count=$(nyh__inserts r2)
 	since=$(nyh__now)
 	ny_log "failing r1's target ($how) at $since"
 	nyh_fail_target r1 "$how"
-	nyh__switch "failure $n ($how)" "$since" r2
+	nyh__switch "failure $n ($how)" "$since" r2 "$count"
 	[[ "$(nyh__count fails)" == "$n" ]] || nym_fail "r1 logged $(nyh__count fails) failing checks, expected $n"
 	reason=$(grep "health: prefix $NYH_ANYCAST/32: $NYH_KIND check of .* fails" "${NYN_LOG[r1]}" | tail -n 1)
 	[[ -z "${NYH_FAIL_REASON[$how]:-}" || "$reason" == *"fails (${NYH_FAIL_REASON[$how]})"* ]] ||
 		nym_fail "r1's check failed by $how, but not with '${NYH_FAIL_REASON[$how]}': $reason"
 
 	# Timed from before the call, not after: r1 may be selected again before a hook that waits has returned.
+	count=$(nyh__inserts r1)
 	since=$(nyh__now)
 	ny_log "restoring r1's target ($how) at $since"
 	NYH_RESTORED_AT=
 	nyh_restore_target r1 "$how"
 	since=${NYH_RESTORED_AT:-$since}
 	ny_log "r1's target answers again since $since"
-	nyh__switch "recovery $n ($how)" "$since" r1
+	nyh__switch "recovery $n ($how)" "$since" r1 "$count"
 }
 
 # nyh_run KIND HOW...: the scenario of the header with KIND checks, one failure and recovery of r1's target per

@@ -77,13 +77,15 @@ ny_pid_add() {
 	ny__pids+=("$1")
 }
 
-# ny_pid_stop PID [TIMEOUT_S]: stops a registered process now (TERM, KILL after TIMEOUT_S, default 2) and takes
-# it off the registry, so the exit trap does not signal a pid the system may have reused.
+# ny_pid_stop PID [TIMEOUT_S]: stops a registered process now (TERM, KILL after TIMEOUT_S, default 2), reaps it
+# and takes it off the registry, so the exit trap does not signal a pid the system may have reused. Returns 0
+# whatever the process's status: a process ended by the TERM makes `wait` return 143, which must not end a caller
+# under set -e.
 ny_pid_stop() {
 	local pid=$1 timeout_s=${2:-2} i
 	kill -TERM "$pid" 2>/dev/null
 	ny_wait_for "$timeout_s" ny__not_running "$pid" || kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	for i in "${!ny__pids[@]}"; do
 		[[ "${ny__pids[i]}" == "$pid" ]] && unset 'ny__pids[i]'
 	done

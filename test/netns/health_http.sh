@@ -14,14 +14,10 @@ set -eu -o pipefail
 # r3's selection: up to 2.6 s measured at 1 s on a loaded machine, against 3 s. The rest scales with it.
 NYH_DELAY_S=2
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 source "$here/lib_health.sh"
 
-ny_require_root_or_skip
-nym_require_cmds
-nyn_require_tun_or_skip
+nym_setup_or_skip
 
 readonly PORT=8080
 readonly SERVE_TIMEOUT=20 # seconds for a server to listen (python start-up on a loaded machine)

@@ -30,8 +30,8 @@
 # and may set NYH_FAIL_REASON[HOW], the strerror text r1 must log for a failure by HOW.
 #
 # Usage:
-#   source "$here/lib.sh"; source "$here/lib_nylon.sh"; source "$here/lib_mesh.sh"; source "$here/lib_health.sh"
-#   ny_require_root_or_skip; nym_require_cmds; nyn_require_tun_or_skip
+#   source "$here/lib_mesh.sh"; source "$here/lib_health.sh"
+#   nym_setup_or_skip
 #   nyh_check() { ...; }; nyh_targets_start() { ...; }; nyh_fail_target() { ...; }; nyh_restore_target() { ...; }
 #   nyh_run ping unreachable
 

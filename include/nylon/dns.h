@@ -86,9 +86,10 @@ bool ny_dns_have_default_servers(void);
 int ny_dns_lookup(const struct ny_dns_options *opt, const char *host, uint16_t port, bool srv, struct ny_io_addr *out);
 
 /* For libcurl's CURLOPT_RESOLVE, when default servers are set: url's host looked up with them, as
- * "host:port:address" in out. 0; -ENOENT when there is nothing to do (no default servers, no host name in the
- * URL, or the host is an IP literal); a lookup's error otherwise; -ENAMETOOLONG when out is too small. Any
- * thread; blocks up to the lookup timeout. */
+ * "host:port:address" in out (Debian's libcurl has no CURLOPT_DNS_SERVERS). 0; 1 when there is nothing to do (no
+ * default servers, no host name in the URL, or the host is an IP literal): libcurl resolves as usual; a lookup's
+ * error, which should fail the transfer (the configured servers do not know the name), or -ENAMETOOLONG when out is
+ * too small. Any thread; blocks up to the lookup timeout. */
 int ny_dns_curl_resolve_entry(const char *url, char *out, size_t out_len);
 
 /* ---- the endpoint name cache ---- */

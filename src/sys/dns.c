@@ -475,9 +475,9 @@ int ny_dns_curl_resolve_entry(const char *url, char *out, size_t out_len)
 	int ret, n;
 
 	if (!ny_dns_have_default_servers() || url_host(url, host, sizeof(host), &port) < 0)
-		return -ENOENT;
+		return 1;
 	if (inet_pton(AF_INET, host, probe) == 1 || inet_pton(AF_INET6, host, probe) == 1)
-		return -ENOENT;
+		return 1;
 	if ((ret = ny_dns_lookup(NULL, host, port, false, &addr)) < 0)
 		return ret;
 	inet_ntop(addr.family, addr.ip, ip, sizeof(ip));

@@ -89,8 +89,8 @@ int ny_dns_lookup(const struct ny_dns_options *opt, const char *host, uint16_t p
  * "host:port:address" in out (Debian's libcurl has no CURLOPT_DNS_SERVERS). 0; 1 when there is nothing to do (no
  * default servers, no host name in the URL, or the host is an IP literal): libcurl resolves as usual; a lookup's
  * error, which should fail the transfer (the configured servers do not know the name), or -ENAMETOOLONG when out is
- * too small. Any thread; blocks up to the lookup timeout. */
-int ny_dns_curl_resolve_entry(const char *url, char *out, size_t out_len);
+ * too small. Any thread; blocks up to timeout_ms (0: NY_DNS_LOOKUP_TIMEOUT_MS). */
+int ny_dns_curl_resolve_entry(const char *url, uint32_t timeout_ms, char *out, size_t out_len);
 
 /* ---- the endpoint name cache ---- */
 

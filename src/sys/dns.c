@@ -367,7 +367,7 @@ bool ny_dns_have_default_servers(void)
 }
 
 /* A resolver with the default servers (copied while locked: ny_dns_new copies them into c-ares). */
-static int new_default(struct ny_dns **out)
+static int new_default(struct ny_dns **out, uint32_t timeout_ms)
 {
 	struct ny_dns_options o = { 0 };
 	int ret;
@@ -375,6 +375,7 @@ static int new_default(struct ny_dns **out)
 	pthread_mutex_lock(&default_lock);
 	o.servers = default_servers;
 	o.n_servers = n_default_servers;
+	o.timeout_ms = timeout_ms;
 	ret = ny_dns_new(out, &o);
 	pthread_mutex_unlock(&default_lock);
 	return ret;
@@ -397,15 +398,11 @@ static void on_done(void *arg, uint64_t id, int status, const struct ny_io_addr 
 		r->addr = *addr;
 }
 
-int ny_dns_lookup(const struct ny_dns_options *opt, const char *host, uint16_t port, bool srv, struct ny_io_addr *out)
+static int lookup_on(struct ny_dns *dns, const char *host, uint16_t port, bool srv, struct ny_io_addr *out)
 {
 	struct wait_result r = { false, -EIO, { 0 } };
-	struct ny_dns *dns;
 	int64_t id;
-	int ret = opt ? ny_dns_new(&dns, opt) : new_default(&dns);
 
-	if (ret < 0)
-		return ret;
 	if ((id = ny_dns_resolve(dns, host, port, srv, ny_clock_mono_ns(), on_done, &r)) < 0) {
 		ny_dns_free(dns);
 		return (int)id;
@@ -423,6 +420,22 @@ int ny_dns_lookup(const struct ny_dns_options *opt, const char *host, uint16_t p
 	if (r.done && r.status == 0)
 		*out = r.addr;
 	return r.done ? r.status : -EIO;
+}
+
+int ny_dns_lookup(const struct ny_dns_options *opt, const char *host, uint16_t port, bool srv, struct ny_io_addr *out)
+{
+	struct ny_dns *dns;
+	int ret = opt ? ny_dns_new(&dns, opt) : new_default(&dns, 0);
+
+	return ret < 0 ? ret : lookup_on(dns, host, port, srv, out);
+}
+
+static int lookup_default(const char *host, uint16_t port, uint32_t timeout_ms, struct ny_io_addr *out)
+{
+	struct ny_dns *dns;
+	int ret = new_default(&dns, timeout_ms);
+
+	return ret < 0 ? ret : lookup_on(dns, host, port, false, out);
 }
 
 /* scheme://[userinfo@]host[:port][/...]: the host (brackets removed) and the port (the scheme's default). */
@@ -466,7 +479,7 @@ static int url_host(const char *url, char *host, size_t host_len, uint16_t *port
 	return 0;
 }
 
-int ny_dns_curl_resolve_entry(const char *url, char *out, size_t out_len)
+int ny_dns_curl_resolve_entry(const char *url, uint32_t timeout_ms, char *out, size_t out_len)
 {
 	char host[256], ip[INET6_ADDRSTRLEN];
 	unsigned char probe[16];
@@ -478,7 +491,7 @@ int ny_dns_curl_resolve_entry(const char *url, char *out, size_t out_len)
 		return 1;
 	if (inet_pton(AF_INET, host, probe) == 1 || inet_pton(AF_INET6, host, probe) == 1)
 		return 1;
-	if ((ret = ny_dns_lookup(NULL, host, port, false, &addr)) < 0)
+	if ((ret = lookup_default(host, port, timeout_ms, &addr)) < 0)
 		return ret;
 	inet_ntop(addr.family, addr.ip, ip, sizeof(ip));
 	/* CURLOPT_RESOLVE takes IPv6 addresses in brackets since 7.57 (ours is >= 7.85). */

@@ -606,16 +606,16 @@ Test(dns, curl_resolve_entry_with_default_servers)
 	struct ny_conf_resolver r = server(srv.port);
 	char out[128];
 
-	cr_expect_eq(ny_dns_curl_resolve_entry("http://a.nylon.test:8080/health", out, sizeof(out)), 1,
+	cr_expect_eq(ny_dns_curl_resolve_entry("http://a.nylon.test:8080/health", 0, out, sizeof(out)), 1,
 		     "no dns_resolvers: left to libcurl");
 	cr_assert_eq(ny_dns_set_default_servers(&r, 1), 0);
-	cr_assert_eq(ny_dns_curl_resolve_entry("http://a.nylon.test:8080/health", out, sizeof(out)), 0);
+	cr_assert_eq(ny_dns_curl_resolve_entry("http://a.nylon.test:8080/health", 0, out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "a.nylon.test:8080:198.18.7.3");
-	cr_assert_eq(ny_dns_curl_resolve_entry("https://user@v6.nylon.test/x?y", out, sizeof(out)), 0);
+	cr_assert_eq(ny_dns_curl_resolve_entry("https://user@v6.nylon.test/x?y", 0, out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "v6.nylon.test:443:[fd00::7]");
-	cr_expect_eq(ny_dns_curl_resolve_entry("http://198.18.0.1:80/", out, sizeof(out)), 1);
-	cr_expect_eq(ny_dns_curl_resolve_entry("http://[fd00::1]:80/", out, sizeof(out)), 1);
-	cr_expect_eq(ny_dns_curl_resolve_entry("file:/etc/hosts", out, sizeof(out)), 1);
-	cr_expect_eq(ny_dns_curl_resolve_entry("http://missing.nylon.test/", out, sizeof(out)), -ENOENT);
-	cr_expect_eq(ny_dns_curl_resolve_entry("http://a.nylon.test/", out, 8), -ENAMETOOLONG);
+	cr_expect_eq(ny_dns_curl_resolve_entry("http://198.18.0.1:80/", 0, out, sizeof(out)), 1);
+	cr_expect_eq(ny_dns_curl_resolve_entry("http://[fd00::1]:80/", 0, out, sizeof(out)), 1);
+	cr_expect_eq(ny_dns_curl_resolve_entry("file:/etc/hosts", 0, out, sizeof(out)), 1);
+	cr_expect_eq(ny_dns_curl_resolve_entry("http://missing.nylon.test/", 0, out, sizeof(out)), -ENOENT);
+	cr_expect_eq(ny_dns_curl_resolve_entry("http://a.nylon.test/", 0, out, 8), -ENAMETOOLONG);
 }

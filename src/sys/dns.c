@@ -267,6 +267,8 @@ void ny_dns_process(struct ny_dns *dns, const struct pollfd *fds, size_t n, uint
 {
 	struct lookup *l, *next;
 
+	if (!dns->lookups)
+		return; /* no query in c-ares either: every query belongs to a lookup */
 	for (size_t i = 0; i < n; i++) {
 		bool rd = fds[i].revents & (POLLIN | POLLERR | POLLHUP), wr = fds[i].revents & POLLOUT;
 

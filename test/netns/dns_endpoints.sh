@@ -8,6 +8,8 @@
 #     endpoint to b goes inactive, a looks the name up again (within 15 s of that, not a minute) and traffic
 #     resumes through the new address. b has no route back to a's old address, so only a's new lookup can
 #     bring the link back (b cannot initiate; it answers wherever a's probes come from);
+#   - a live apply (SIGHUP) that renames c's endpoint: the new name is looked up at once, the two old ones are
+#     dropped from the cache, and a keeps reaching c;
 #   - nodes shut down cleanly.
 #
 #   ns a  ny-<pid>-a                           ns b  ny-<pid>-b
@@ -52,7 +54,7 @@ nym_edge a c # 198.18.2.0/24
 
 hosts=$NYN_TMP/dns.hosts
 write_hosts() {
-	printf '%s host-b.nylon.test\n198.18.2.2 c.nylon.test\n' "$1" >"$hosts.new"
+	printf '%s host-b.nylon.test\n198.18.2.2 c.nylon.test c2.nylon.test\n' "$1" >"$hosts.new"
 	mv "$hosts.new" "$hosts"
 }
 write_hosts 198.18.1.2
@@ -143,6 +145,29 @@ status=$(ip netns exec "$(nym_ns a)" timeout 10 "$NYN_BIN" status -i "${NYN_IF[a
 grep -q 'b.nylon.test.*198.18.3.2:57176' <<<"$status" ||
 	nym_fail "status of a does not show b.nylon.test at 198.18.3.2:$B_PORT: $status"
 nym_ping_once c 198.19.0.1 || nym_fail "c lost a while b moved"
+
+# Live apply: c's endpoints become the one name c2.nylon.test.
+reloads() {
+	grep -c 'reload: [A-Z_]*:' "${NYN_LOG[a]}" || true
+}
+reloaded_since() {
+	(($(reloads) > $1))
+}
+logged() {
+	grep -q "$1" "${NYN_LOG[a]}"
+}
+sed -i 's/endpoints: \["c.nylon.test", "nx.nylon.test:4000"\]/endpoints: ["c2.nylon.test"]/' "$NYN_CENTRAL"
+grep -q '"c2.nylon.test"' "$NYN_CENTRAL" || ny_fail "central.yaml: c's endpoints were not rewritten"
+before=$(reloads)
+kill -HUP "${NYN_PID[a]}"
+ny_wait_for 10 reloaded_since "$before" || nym_fail "a logged no reload result within 10 s of SIGHUP"
+got=$(grep -o 'reload: [A-Z_]*: .*' "${NYN_LOG[a]}" | tail -n 1)
+[[ "$got" == "reload: APPLIED:"* ]] || nym_fail "a: reload gave '$got', wanted APPLIED"
+ny_wait_for 10 logged 'endpoint c2.nylon.test now resolves to 198.18.2.2:57175' ||
+	nym_fail "a did not resolve c2.nylon.test after the reload"
+logged 'dns: 2 endpoint names no longer configured' || nym_fail "a did not drop c.nylon.test and nx.nylon.test"
+nym_wait_ping a 198.19.0.3 "$CONNECT_TIMEOUT"
+ny_log "reload: c2.nylon.test resolved, old names dropped, c reachable"
 
 nym_stop_all
 ny_pid_stop "$dnsmasq_pid" 5 || true

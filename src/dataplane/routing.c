@@ -3,6 +3,8 @@
  *
  * Shards hand it decrypted control messages (reference §3.1) through a bounded queue and wake it with an eventfd;
  * it sends its own messages by encrypting them with the engine under wg_lock, like the control thread does.
+ * Endpoint names are resolved here too, without ever blocking: the c-ares sockets of its resolver are polled with
+ * the eventfd, and an answer that moves a name updates the probes' and the engine's endpoints (nylon/dns.h).
  * Context: everything here runs on the routing thread, except ny_dp_routing_push (shards) and the lifecycle
  * functions (main thread, before the thread starts or after it stopped).
  */

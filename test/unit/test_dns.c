@@ -3,7 +3,8 @@
  * otherwise, NXDOMAIN is an error, a server that never answers costs at most the lookup timeout and the next
  * server in the list answers; the cache keeps the last good address when a refresh fails, reports changes, looks
  * names up again by age (1 min, checked every 15 s, time injected) or at once after their endpoints went
- * inactive, never caches literals and forgets names no longer configured; the CURLOPT_RESOLVE entry for URLs. */
+ * inactive, never caches literals and forgets names no longer configured; the CURLOPT_RESOLVE entry for URLs, and
+ * HTTP health checks and bundle fetches going through dns_resolvers (a name only the responder knows). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -19,7 +20,9 @@
 
 #include "nylon/base.h"
 #include "nylon/conf.h"
+#include "nylon/dist.h"
 #include "nylon/dns.h"
+#include "nylon/health.h"
 
 /* ---- the responder ---- */
 
@@ -618,4 +621,95 @@ Test(dns, curl_resolve_entry_with_default_servers)
 	cr_expect_eq(ny_dns_curl_resolve_entry("file:/etc/hosts", 0, out, sizeof(out)), 1);
 	cr_expect_eq(ny_dns_curl_resolve_entry("http://missing.nylon.test/", 0, out, sizeof(out)), -ENOENT);
 	cr_expect_eq(ny_dns_curl_resolve_entry("http://a.nylon.test/", 0, out, 8), -ENAMETOOLONG);
+}
+
+/* ---- health checks and bundle fetches (reference §2.1: dns_resolvers applies to them) ---- */
+
+static struct {
+	int fd;
+	pthread_t thread;
+	atomic_bool stop;
+} web;
+
+/* Answers every request on 127.0.0.1 with 200 and "hello". */
+static void *web_main(void *arg)
+{
+	static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+
+	(void)arg;
+	while (!atomic_load(&web.stop)) {
+		struct pollfd p = { .fd = web.fd, .events = POLLIN };
+		char req[2048];
+		size_t got = 0;
+		int c;
+
+		if (poll(&p, 1, 50) <= 0 || (c = accept(web.fd, NULL, NULL)) < 0)
+			continue;
+		while (got < sizeof(req) - 1) {
+			struct pollfd q = { .fd = c, .events = POLLIN };
+			ssize_t n;
+
+			if (poll(&q, 1, 1000) <= 0 || (n = read(c, req + got, sizeof(req) - 1 - got)) <= 0)
+				break;
+			got += (size_t)n;
+			req[got] = 0;
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		if (write(c, reply, sizeof(reply) - 1) < 0) {
+			/* the client went away: nothing to tell */
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static uint16_t web_start(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	web.fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(web.fd, 0);
+	cr_assert_eq(bind(web.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(web.fd, 8), 0);
+	cr_assert_eq(getsockname(web.fd, (struct sockaddr *)&a, &len), 0);
+	atomic_store(&web.stop, false);
+	cr_assert_eq(pthread_create(&web.thread, NULL, web_main, NULL), 0);
+	return ntohs(a.sin_port);
+}
+
+static void web_stop(void)
+{
+	atomic_store(&web.stop, true);
+	pthread_join(web.thread, NULL);
+	close(web.fd);
+}
+
+Test(dns, health_checks_and_bundle_fetches_use_dns_resolvers)
+{
+	struct ny_conf_resolver r = server(srv.port);
+	uint16_t port = web_start();
+	atomic_bool stop = false;
+	char url[128], missing[128], err[256];
+	uint64_t elapsed;
+	char *body = NULL;
+	size_t len = 0;
+
+	rr_set("web.nylon.test", RR_A, "127.0.0.1", 0);
+	snprintf(url, sizeof(url), "http://web.nylon.test:%u/health", port);
+	snprintf(missing, sizeof(missing), "http://nope.nylon.test:%u/health", port);
+	cr_assert_eq(ny_dns_set_default_servers(&r, 1), 0);
+
+	cr_expect_eq(ny_health_http_get(url, 2000000000, -1, &elapsed, NULL), 0);
+	cr_expect_eq(ny_health_http_get(missing, 2000000000, -1, &elapsed, NULL), -EIO);
+	cr_expect_eq(ny_dist_fetch(url, &stop, &body, &len, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(len, 5);
+	cr_expect(body && memcmp(body, "hello", 5) == 0);
+	free(body);
+	body = NULL;
+	cr_expect_lt(ny_dist_fetch(missing, &stop, &body, &len, err, sizeof(err)), 0);
+	cr_expect(strstr(err, "dns_resolvers"), "error: %s", err);
+	free(body);
+	web_stop();
 }

@@ -101,7 +101,7 @@ r = s.recv(512)
 sys.exit(0 if r[:2] == b"\x12\x34" and r[7] == 1 else 1)
 PY
 }
-ny_wait_for 10 dns_up ||
+ny_wait_for 30 dns_up || # python3 starts slowly on a loaded host
 	nym_fail "dnsmasq does not answer on 127.0.0.1:$DNS_PORT in $(nym_ns a): $(cat "$NYN_TMP/dnsmasq.out")"
 ny_log "dnsmasq (pid $dnsmasq_pid) answers in $(nym_ns a)"
 

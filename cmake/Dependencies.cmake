@@ -13,6 +13,7 @@ find_program(NY_PROTOC_C protoc-c REQUIRED) # Debian protobuf-c-compiler
 pkg_check_modules(JSONC REQUIRED IMPORTED_TARGET json-c)            # IPC's JSON lines
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd>=0.9.70) # observability HTTP
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl>=7.85) # bundle repos and HTTP health checks over http(s) (CURLOPT_PROTOCOLS_STR)
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares>=1.16) # endpoint names, SRV (ares_getaddrinfo: 1.16)
 find_package(mimalloc REQUIRED CONFIG)
 if(NY_BUILD_TESTS)
   pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)

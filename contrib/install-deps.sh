@@ -7,9 +7,11 @@ packages=(
 	cmake pkg-config gcc make clang libfuzzer-14-dev libclang-rt-14-dev
 	# libraries (DESIGN.md §6)
 	liburing-dev libsodium-dev libb2-dev libssl-dev libmimalloc-dev liburcu-dev libyaml-dev libmnl-dev libcriterion-dev
-	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libc-ares-dev
 	# integration tests and the demo: a stock WireGuard peer, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping iperf3 procps python3 traceroute
+	# DNS endpoints scenario: a name server in a namespace (the binary only, not the dnsmasq service)
+	dnsmasq-base
 )
 
 if [ "$(id -u)" -ne 0 ]; then

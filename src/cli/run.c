@@ -14,6 +14,7 @@
 #include "nylon/conf.h"
 #include "nylon/dataplane.h"
 #include "nylon/dist.h"
+#include "nylon/dns.h"
 #include "nylon/hooks.h"
 #include "nylon/ipc.h"
 #include "nylon/obs.h"
@@ -257,6 +258,12 @@ static int run(const struct run_opts *o)
 	}
 	if (make_dp_config(o, node, &cfg) < 0)
 		goto fail;
+	/* Health checks and bundle fetches look names up with them too (reference §2.1); endpoints use the routing
+	 * thread's own resolver. */
+	if ((ret = ny_dns_set_default_servers(node->dns_resolvers, node->n_dns_resolvers)) < 0) {
+		snprintf(err, sizeof(err), "dns_resolvers: %s", strerror(-ret));
+		goto fail;
+	}
 	if (if_nametoindex(cfg.ifname)) {
 		snprintf(err, sizeof(err), "interface %s already exists (is another nylon running?)", cfg.ifname);
 		goto fail;
@@ -371,6 +378,7 @@ out:
 	}
 	ny_conf_node_free(node);
 	ny_conf_central_free(central);
+	ny_dns_set_default_servers(NULL, 0);
 	ny_log_close_file();
 	return ret;
 fail:

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "nylon/base.h"
+#include "nylon/dns.h"
 #include "nylon/health.h"
 
 struct transfer {
@@ -52,6 +53,8 @@ int ny_health_http_get(const char *url, int64_t timeout_ns, int stop_fd, uint64_
 	struct transfer t = { 0, stop_fd };
 	long code = 0, timeout_ms = (long)(timeout_ns / 1000000);
 	uint64_t start;
+	struct curl_slist *resolve = NULL;
+	char entry[320];
 	CURLcode rc;
 	CURL *c;
 	int ret;
@@ -72,10 +75,15 @@ int ny_health_http_get(const char *url, int64_t timeout_ns, int stop_fd, uint64_
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	start = ny_clock_mono_ns();
-	rc = curl_easy_perform(c);
+	/* node.yaml's dns_resolvers name the URL's host (reference §2.1): libcurl gets the answer. */
+	ret = ny_dns_curl_resolve_entry(url, (uint32_t)(timeout_ms > 0 ? timeout_ms : 1), entry, sizeof(entry));
+	if (ret == 0 && (resolve = curl_slist_append(NULL, entry)))
+		curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+	rc = ret < 0 ? CURLE_COULDNT_RESOLVE_HOST : ret == 0 && !resolve ? CURLE_OUT_OF_MEMORY : curl_easy_perform(c);
 	*elapsed_ns = ny_clock_mono_ns() - start;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(resolve);
 	if (status)
 		*status = code;
 	switch (rc) {

@@ -80,7 +80,8 @@ void ny_dp_peer_set_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *a
 int ny_dp_peer_activate(struct ny_dp_node *node, struct ny_dp_peer *peer, const struct ny_conf_central *central,
 			size_t conf_index);
 struct ny_wg_peer *ny_dp_peer_retire(struct ny_dp_peer *peer);
-/* A configured endpoint's address: literal, or resolved once with the system resolver. 0 or -ENOENT. */
+/* A configured endpoint's literal address: 0, or -EAGAIN for a name (the routing thread's DNS cache resolves
+ * those, asynchronously: nylon/dns.h). */
 int ny_dp_endpoint_resolve(const struct ny_conf_endpoint *ep, struct ny_io_addr *out);
 /* One datagram from the node's port (shard 0's socket), never waiting for room. Any thread. */
 void ny_dp_send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const void *buf, size_t len);

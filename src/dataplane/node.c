@@ -3,7 +3,6 @@
 #include "nylon/dataplane.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,21 +46,12 @@ const char *ny_dp_drop_name(enum ny_dp_drop reason)
 
 int ny_dp_endpoint_resolve(const struct ny_conf_endpoint *ep, struct ny_io_addr *out)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
-	char port[8];
-
-	if (ep->is_ip) {
-		memset(out, 0, sizeof(*out));
-		out->family = (uint16_t)ep->ip.family;
-		out->port = ep->port;
-		memcpy(out->ip, ep->ip.bytes, ep->ip.family == AF_INET ? 4 : 16);
-		return 0;
-	}
-	snprintf(port, sizeof(port), "%u", ep->port);
-	if (getaddrinfo(ep->host, port, &hints, &res) != 0 || !res)
-		return -ENOENT;
-	ny_io_addr_from_sockaddr(out, res->ai_addr);
-	freeaddrinfo(res);
+	if (!ep->is_ip)
+		return -EAGAIN;
+	memset(out, 0, sizeof(*out));
+	out->family = (uint16_t)ep->ip.family;
+	out->port = ep->port;
+	memcpy(out->ip, ep->ip.bytes, ep->ip.family == AF_INET ? 4 : 16);
 	return 0;
 }
 

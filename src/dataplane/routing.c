@@ -3,6 +3,8 @@
  *
  * Shards hand it decrypted control messages (reference §3.1) through a bounded queue and wake it with an eventfd;
  * it sends its own messages by encrypting them with the engine under wg_lock, like the control thread does.
+ * Endpoint names are resolved here too, without ever blocking: the c-ares sockets of its resolver are polled with
+ * the eventfd, and an answer that moves a name updates the probes' and the engine's endpoints (nylon/dns.h).
  * Context: everything here runs on the routing thread, except ny_dp_routing_push (shards) and the lifecycle
  * functions (main thread, before the thread starts or after it stopped).
  */
@@ -19,6 +21,7 @@
 #include "dataplane/routing.h"
 #include "nylon/base.h"
 #include "nylon/crypto.h"
+#include "nylon/dns.h"
 #include "nylon/health.h"
 #include "nylon/rcu.h"
 #include "nylon/route_endpoint.h"
@@ -366,6 +369,85 @@ static void update_peer_endpoints(struct ny_dp_routing *rt, size_t nb, uint64_t 
 		ny_dp_peer_set_endpoint(peer, ny_route_endpoints_addr(eps, (size_t)best));
 }
 
+/* ---- endpoint names (reference §3.7; nylon/dns.h) ------------------------------------------------------------ */
+
+/* A name's address changed: every configured endpoint written as text goes there, and the engine's endpoints
+ * follow at once (handshakes go to the new address, reference §3.7). A peer that had no address at all is asked
+ * for a handshake now rather than at its next timer. Context: routing thread (or the main thread before it
+ * starts), from the DNS cache. */
+static void dns_changed(void *arg, const char *text, const struct ny_io_addr *addr)
+{
+	struct ny_dp_routing *rt = arg;
+	struct ny_dp_node *node = rt->node;
+	uint64_t now = ny_clock_mono_ns();
+	bool wake = false;
+
+	for (size_t nb = 0; nb < node->n_peers; nb++) {
+		struct ny_route_endpoints *eps = rt->eps[nb];
+		struct ny_dp_peer *peer = &node->peers[nb];
+		bool hit = false, had_none;
+
+		for (size_t i = 0; eps && i < ny_route_endpoints_configured_count(eps); i++) {
+			struct ny_route_endpoint_status st;
+
+			ny_route_endpoints_status(eps, i, now, &st);
+			if (strcmp(st.text, text) == 0)
+				hit |= ny_route_endpoints_set_resolved(eps, i, addr) == 0;
+		}
+		if (!hit)
+			continue;
+		pthread_mutex_lock(&node->wg_lock);
+		had_none = peer->n_alt == 0;
+		update_peer_endpoints(rt, nb, now);
+		if (!peer->has_endpoint) {
+			peer->endpoint = *addr;
+			peer->has_endpoint = true;
+		}
+		if (had_none)
+			wake |= ny_dp_peer_mark(peer, NY_WG_ACTION_SEND_INITIATION);
+		pthread_mutex_unlock(&node->wg_lock);
+	}
+	if (wake)
+		ny_dp_control_wake(node);
+	rt->next_sync = 0; /* the probes' view too */
+}
+
+/* Reference §3.5 GC: a name whose endpoints are all inactive is looked up again at the cache's next check. */
+static void note_dns_liveness(struct ny_dp_routing *rt, uint64_t now)
+{
+	for (size_t nb = 0; nb < rt->node->n_peers; nb++) {
+		struct ny_route_endpoints *eps = rt->eps[nb];
+
+		for (size_t i = 0; eps && i < ny_route_endpoints_configured_count(eps); i++) {
+			struct ny_route_endpoint_status st;
+
+			ny_route_endpoints_status(eps, i, now, &st);
+			ny_dns_cache_note(rt->dns_cache, st.text, st.active);
+		}
+	}
+	ny_dns_cache_note_end(rt->dns_cache);
+}
+
+/* After a configuration change: the cache holds exactly the configured names (new ones are looked up now). */
+static void sync_dns_names(struct ny_dp_routing *rt, uint64_t now)
+{
+	size_t dropped;
+
+	ny_dns_cache_unmark(rt->dns_cache);
+	for (size_t nb = 0; nb < rt->node->n_peers; nb++) {
+		const struct ny_conf_peer *cp;
+
+		if (!rt->eps[nb])
+			continue;
+		cp = ny_conf_central_peer(rt->node->central, rt->node->peers[nb].conf_index);
+		for (size_t e = 0; e < cp->n_endpoints; e++)
+			if (ny_dns_cache_want(rt->dns_cache, &cp->endpoints[e], now) < 0)
+				ny_log_warn("dns", "endpoint %s: out of memory; not resolved", cp->endpoints[e].text);
+	}
+	if ((dropped = ny_dns_cache_prune(rt->dns_cache)) > 0)
+		ny_log_info("dns", "%zu endpoint name%s no longer configured", dropped, dropped == 1 ? "" : "s");
+}
+
 /* Engine side, every SYNC_NS: the peers' data endpoints and handshake lists, and when clients were last heard. */
 static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 {
@@ -384,6 +466,7 @@ static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 		}
 	}
 	pthread_mutex_unlock(&node->wg_lock);
+	note_dns_liveness(rt, now);
 	for (size_t nb = 0; nb < node->n_peers; nb++) {
 		if (rt->client_new[nb] && rt->dp_slot[nb] != SIZE_MAX)
 			ny_router_client_heard(rt->router, rt->dp_slot[nb], rt->client_rx[nb]);
@@ -576,17 +659,23 @@ static void *routing_main(void *arg)
 {
 	struct ny_dp_routing *rt = arg;
 	struct ny_dp_node *node = rt->node;
-	uint64_t next = 0;
+	uint64_t next = 0, dns_next;
 
 	while (!atomic_load(&node->stop)) {
 		uint64_t now = ny_clock_mono_ns(), v;
-		struct pollfd p = { .fd = rt->wake, .events = POLLIN };
-		int timeout = next <= now ? 0 : (int)((next - now) / 1000000 + 1);
+		struct pollfd p[1 + NY_DNS_MAX_FDS] = { { .fd = rt->wake, .events = POLLIN } };
+		size_t n_dns = ny_dns_pollfds(rt->dns, p + 1, NY_DNS_MAX_FDS);
+		int timeout = next <= now ? 0 : (int)((next - now) / 1000000 + 1), dns_ms = ny_dns_timeout_ms(rt->dns, now);
 
-		poll(&p, 1, timeout > MAX_WAIT_MS ? MAX_WAIT_MS : timeout);
+		if (dns_ms >= 0 && dns_ms < timeout)
+			timeout = dns_ms;
+		poll(p, 1 + n_dns, timeout > MAX_WAIT_MS ? MAX_WAIT_MS : timeout);
 		if (read(rt->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			break;
 		now = ny_clock_mono_ns();
+		/* Answers (and DNS timeouts) first: a name that moved is probed at its new address this iteration. */
+		ny_dns_process(rt->dns, p + 1, n_dns, now);
+		dns_next = ny_dns_cache_tick(rt->dns_cache, now);
 		drain_queue(rt);
 		run_calls(rt, now, false);
 		for (size_t nb = 0; nb < node->n_peers; nb++)
@@ -600,6 +689,8 @@ static void *routing_main(void *arg)
 		flush_outboxes(rt, now);
 		publish_tables(rt, now);
 		next = next_deadline(rt, next);
+		if (dns_next < next)
+			next = dns_next;
 		if (rt->routes_dirty && rt->routes_retry_at && rt->routes_retry_at < next)
 			next = rt->routes_retry_at;
 	}
@@ -795,10 +886,14 @@ static int setup_peer_endpoints(struct ny_dp_routing *rt, size_t i)
 
 		if (idx < 0)
 			return idx;
-		if (ny_dp_endpoint_resolve(&cp->endpoints[e], &addr) == 0)
+		/* A name: its last known address, if any; its first lookup starts here, and dns_changed fills it in
+		 * when the answer comes. */
+		if (!cp->endpoints[e].is_ip && (ret = ny_dns_cache_want(rt->dns_cache, &cp->endpoints[e],
+								       ny_clock_mono_ns())) < 0)
+			return ret;
+		if (ny_dp_endpoint_resolve(&cp->endpoints[e], &addr) == 0 ||
+		    ny_dns_cache_get(rt->dns_cache, cp->endpoints[e].text, &addr) == 0)
 			ny_route_endpoints_set_resolved(rt->eps[i], (size_t)idx, &addr);
-		else
-			ny_log_warn("dataplane", "peer %s: endpoint %s does not resolve", cp->id, cp->endpoints[e].text);
 	}
 	/* Until the probes find the best endpoint, data goes to the first that resolved and handshakes to all of
 	 * them (update_peer_endpoints keeps this up to date from then on). */
@@ -833,6 +928,17 @@ static int setup_endpoints(struct ny_dp_routing *rt)
 	return 0;
 }
 
+static int setup_dns(struct ny_dp_routing *rt)
+{
+	const struct ny_conf_node *l = rt->node->local;
+	struct ny_dns_options o = { l->dns_resolvers, l->n_dns_resolvers, 0 };
+	int ret;
+
+	if ((ret = ny_dns_new(&rt->dns, &o)) < 0)
+		return ret;
+	return ny_dns_cache_new(&rt->dns_cache, rt->dns, NULL, dns_changed, rt);
+}
+
 int ny_dp_routing_init(struct ny_dp_node *node, char *err, size_t err_len)
 {
 	struct ny_dp_routing *rt = calloc(1, sizeof(*rt));
@@ -859,6 +965,8 @@ int ny_dp_routing_init(struct ny_dp_node *node, char *err, size_t err_len)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		rt->link[i] = NY_ROUTE_INF;
+	if ((ret = setup_dns(rt)) < 0)
+		goto fail;
 	if ((ret = rebuild_maps(rt)) < 0 || (ret = setup_router(rt, now)) < 0 || (ret = setup_endpoints(rt)) < 0)
 		goto fail;
 	/* The first table: this node's own prefixes, before any neighbour speaks. */
@@ -948,6 +1056,8 @@ void ny_dp_routing_free(struct ny_dp_node *node)
 	for (size_t nb = 0; rt->eps && nb < node->n_peers; nb++)
 		ny_route_endpoints_free(rt->eps[nb]);
 	ny_dp_user_probes_free(rt);
+	ny_dns_cache_free(rt->dns_cache);
+	ny_dns_free(rt->dns);
 	ny_route_probe_tokens_free(rt->tokens);
 	ny_router_free(rt->router);
 	ny_aead_ctx_free(rt->aead);
@@ -1136,6 +1246,7 @@ static void apply_on_thread(struct ny_dp_routing *rt, void *arg, uint64_t now)
 	for (size_t i = 0; i < plan.n_peers; i++)
 		if (plan.next[i] == SLOT_RETIRE || plan.reprobe[i])
 			setup_peer_endpoints(rt, i);
+	sync_dns_names(rt, now);
 	/* A new session for new neighbours, new keys and new endpoints, once the endpoints are known. */
 	for (size_t i = 0; i < plan.n_peers; i++)
 		if (plan.next[i] >= 0 && (plan.rotate[i] || plan.reprobe[i]))

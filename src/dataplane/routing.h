@@ -11,6 +11,8 @@
 
 #include "dataplane/internal.h"
 
+struct ny_dns;
+struct ny_dns_cache;
 struct ny_health;
 struct ny_router;
 struct ny_route_endpoints;
@@ -69,6 +71,11 @@ struct ny_dp_routing {
 	unsigned ifindex;
 	bool routes_dirty;
 	uint64_t routes_retry_at;
+
+	/* Endpoint names (nylon/dns.h): the resolver with node.yaml's dns_resolvers, and the cache of every configured
+	 * name, kept up to date by the loop (its sockets are polled with the wake eventfd). */
+	struct ny_dns *dns;
+	struct ny_dns_cache *dns_cache;
 
 	struct ny_dp_user_probe *user_probes; /* `nylon probe` pings in flight (status.c), newest first */
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "nylon/dist.h"
+#include "nylon/dns.h"
 
 struct body {
 	char *buf;
@@ -170,10 +171,12 @@ static int curl_error(CURLcode rc, long status, const struct body *b, const char
 
 static int fetch_http(const char *url, struct body *b, char *err, size_t err_len)
 {
-	char detail[CURL_ERROR_SIZE] = "";
+	char detail[CURL_ERROR_SIZE] = "", entry[320];
+	struct curl_slist *resolve = NULL;
 	long status = 0;
 	CURLcode rc;
 	CURL *h;
+	int ret;
 
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK || !(h = curl_easy_init())) {
@@ -197,9 +200,16 @@ static int fetch_http(const char *url, struct body *b, char *err, size_t err_len
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "nylon/" NY_VERSION);
-	rc = curl_easy_perform(h);
+	/* node.yaml's dns_resolvers name the URL's host (reference §2.1): libcurl gets the answer. */
+	ret = ny_dns_curl_resolve_entry(url, 0, entry, sizeof(entry));
+	if (ret == 0 && (resolve = curl_slist_append(NULL, entry)))
+		curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+	if (ret < 0)
+		snprintf(detail, sizeof(detail), "dns_resolvers: %s", ny_dns_strerror(ret));
+	rc = ret < 0 ? CURLE_COULDNT_RESOLVE_HOST : ret == 0 && !resolve ? CURLE_OUT_OF_MEMORY : curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(resolve);
 	if (rc != CURLE_OK)
 		return curl_error(rc, status, b, url, detail, err, err_len);
 	return 0;

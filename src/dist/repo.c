@@ -20,6 +20,7 @@
 #include "nylon/bundle.h"
 #include "nylon/conf.h"
 #include "nylon/dist.h"
+#include "nylon/dns.h"
 
 #define ERR_LEN 512
 
@@ -157,6 +158,10 @@ int ny_dist_bootstrap(const char *central_path, const char *node_path, char *err
 		goto out;
 	}
 	ny_log_info("dist", "central config %s does not exist: fetching it from %s", central_path, node->dist_url);
+	if ((ret = ny_dns_set_default_servers(node->dns_resolvers, node->n_dns_resolvers)) < 0) { /* §2.1 */
+		snprintf(err, err_len, "dns_resolvers: %s", strerror(-ret));
+		goto out;
+	}
 	if ((ret = ny_dist_load(node->dist_url, node->dist_key, NULL, &yaml, &yaml_len, &central, err, err_len)) < 0)
 		goto out;
 	ny_conf_report_free(&r);

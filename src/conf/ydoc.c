@@ -349,8 +349,8 @@ int ny_conf_y_uint(struct ny_conf_y *y, yaml_node_t *node, uint64_t max, uint64_
 int ny_conf_y_int64(struct ny_conf_y *y, yaml_node_t *node, int64_t *out)
 {
 	const char *s = ny_conf_y_scalar(y, node, "an integer");
-	uint64_t v;
-	bool neg;
+	uint64_t v = 0; /* set whenever parse_decimal succeeds; gcc -O2 cannot see it through the && */
+	bool neg = false;
 
 	if (!s)
 		return -EINVAL;

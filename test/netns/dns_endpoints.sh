@@ -32,13 +32,9 @@
 set -eu -o pipefail
 
 here=$(dirname "${BASH_SOURCE[0]}")
-source "$here/lib.sh"
-source "$here/lib_nylon.sh"
 source "$here/lib_mesh.sh"
 
-ny_require_root_or_skip
-nym_require_cmds dnsmasq
-nyn_require_tun_or_skip
+nym_setup_or_skip dnsmasq
 
 readonly B_PORT=57176
 readonly DNS_PORT=5353

@@ -4,8 +4,8 @@
  *   repo URL        file:<path> (relative or absolute; file:///abs too) | http://... | https://...
  *   body            at most NY_DIST_MAX_BODY bytes; a longer one is an error (-EFBIG), never truncated
  *   http(s)         libcurl, connect timeout NY_DIST_CONNECT_TIMEOUT_MS, whole transfer NY_DIST_TOTAL_TIMEOUT_MS,
- *                   redirects followed to http(s) only, a status >= 400 is an error. The system resolver is used
- *                   (node.yaml's dns_resolvers are not, unlike the reference).
+ *                   redirects followed to http(s) only, a status >= 400 is an error. The URL's host is looked up
+ *                   through node.yaml's dns_resolvers when it has some (include/nylon/dns.h), else by libcurl.
  *
  * The poller runs on its own thread: every interval it copies the applied config's dist settings (ops->current),
  * fetches each repo in turn, opens the bundle with dist.key, parses, expands and validates the YAML, and hands a

@@ -72,8 +72,8 @@ int ny_health_ping(const struct ny_conf_addr *dst, const char *bind_if, uint32_t
 		   uint16_t id, uint16_t *seq, int stop_fd, uint64_t *rtt_ns);
 
 /* One GET of url with timeout_ns: 0 with *elapsed_ns on status 200; -EPROTO (another status; *status set),
- * -ETIMEDOUT, -EMSGSIZE (body over NY_HEALTH_HTTP_BODY_MAX), -ECANCELED (stop_fd), -EIO (any other transfer
- * error). status may be NULL. */
+ * -ETIMEDOUT, -ECONNREFUSED (no connection), -EHOSTUNREACH (the host name does not resolve), -EMSGSIZE (body over
+ * NY_HEALTH_HTTP_BODY_MAX), -ECANCELED (stop_fd), -EIO (any other transfer error). status may be NULL. */
 int ny_health_http_get(const char *url, int64_t timeout_ns, int stop_fd, uint64_t *elapsed_ns, long *status);
 
 /* ---- monitors ---- */

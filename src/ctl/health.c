@@ -2,8 +2,10 @@
  * reporting the metric its prefix should be advertised with. pthread_tryjoin_np needs _GNU_SOURCE, which the build
  * defines for every file. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -78,22 +80,35 @@ bool ny_health_conf_equal(const struct ny_conf_prefix *a, const struct ny_conf_p
 
 /* ---- one monitor ---- */
 
-/* One probe round. true = healthy, with *elapsed_ns; else *err says what failed (-ECANCELED: stopping). */
-static bool probe(const struct ny_health_monitor *m, uint16_t id, uint16_t *seq, uint64_t *elapsed_ns, int *err)
+/* One probe round. true = healthy, with *elapsed_ns; else *err says what failed (-ECANCELED: stopping) and why
+ * says it in words for the log. */
+static bool probe(const struct ny_health_monitor *m, uint16_t id, uint16_t *seq, uint64_t *elapsed_ns, int *err,
+		  char *why, size_t why_len)
 {
 	const struct ny_conf_prefix *p = &m->conf;
+	long status = 0;
 
 	if (p->type == NY_CONF_PREFIX_PING)
 		*err = ny_health_ping(&p->addr, p->bind_if, p->max_failures, p->delay_ns / p->max_failures, id, seq,
 				      m->stop_fd, elapsed_ns);
 	else
-		*err = ny_health_http_get(p->url, p->delay_ns, m->stop_fd, elapsed_ns, NULL);
+		*err = ny_health_http_get(p->url, p->delay_ns, m->stop_fd, elapsed_ns, &status);
+	if (*err == -EPROTO && p->type == NY_CONF_PREFIX_HTTP)
+		snprintf(why, why_len, "HTTP status %ld, expected 200", status);
+	else if (*err == -EHOSTUNREACH && p->type == NY_CONF_PREFIX_HTTP)
+		snprintf(why, why_len, "the host name does not resolve");
+	else if (*err == -ETIMEDOUT)
+		snprintf(why, why_len, "no answer within %" PRId64 " ms", p->delay_ns / 1000000);
+	else if (*err == -EMSGSIZE && p->type == NY_CONF_PREFIX_HTTP)
+		snprintf(why, why_len, "body over %d bytes", NY_HEALTH_HTTP_BODY_MAX);
+	else if (*err)
+		snprintf(why, why_len, "%s", strerror(-*err));
 	return *err == 0;
 }
 
 /* Logs a change between passing and failing once, not every round. */
 static void log_transition(const struct ny_health_monitor *m, enum state *state, bool healthy, uint32_t metric,
-			   int err)
+			   const char *why)
 {
 	char prefix[NY_CONF_CIDR_STRLEN], target[NY_CONF_ADDR_STRLEN];
 	const char *what = m->conf.url;
@@ -110,7 +125,7 @@ static void log_transition(const struct ny_health_monitor *m, enum state *state,
 			    m->conf.type == NY_CONF_PREFIX_PING ? "ping" : "http", what, metric);
 	else
 		ny_log_warn("health", "prefix %s: %s check of %s fails (%s); not advertised", prefix,
-			    m->conf.type == NY_CONF_PREFIX_PING ? "ping" : "http", what, strerror(-err));
+			    m->conf.type == NY_CONF_PREFIX_PING ? "ping" : "http", what, why);
 	*state = healthy ? STATE_HEALTHY : STATE_FAILING;
 }
 
@@ -141,14 +156,15 @@ static void *monitor_main(void *arg)
 		id = (uint16_t)(uintptr_t)m;
 	while (!atomic_load(&m->stopped)) {
 		uint64_t start = ny_clock_mono_ns(), elapsed = 0;
+		char why[96] = "";
 		int err = 0;
-		bool healthy = probe(m, id, &seq, &elapsed, &err);
+		bool healthy = probe(m, id, &seq, &elapsed, &err, why, sizeof(why));
 		uint32_t metric;
 
 		if (err == -ECANCELED || atomic_load(&m->stopped))
 			break;
 		metric = ny_health_metric(&m->conf, healthy, elapsed);
-		log_transition(m, &state, healthy, metric, err);
+		log_transition(m, &state, healthy, metric, why);
 		/* A report that could not be applied (routing thread busy) is simply superseded by the next round's. */
 		m->h->report(m->h->arg, m, &m->conf.prefix, metric);
 		if (!wait_until(m, start + (uint64_t)m->conf.delay_ns))

@@ -93,6 +93,12 @@ int ny_health_http_get(const char *url, int64_t timeout_ns, int stop_fd, uint64_
 	case CURLE_OPERATION_TIMEDOUT:
 		ret = -ETIMEDOUT;
 		break;
+	case CURLE_COULDNT_CONNECT:
+		ret = -ECONNREFUSED;
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		ret = -EHOSTUNREACH;
+		break;
 	case CURLE_WRITE_ERROR:
 		ret = -EMSGSIZE;
 		break;

@@ -2,9 +2,9 @@
 # Health-checked anycast failover with http checks (reference §5.2, §6.1 TestHealthcheckHTTP): the scenario and
 # topology of lib_health.sh. r1 and r2 check http://198.18.77.1:8080/health, served by health_server.py in their own
 # namespace. r1's target fails three ways, each followed by its recovery: its server answers 503 (the status must
-# be 200: the check fails with "Protocol error") and then 200 again; its server hangs (SIGSTOP: the connection is
-# accepted by the kernel but never answered, so the check times out after its delay, "Connection timed out") and
-# is continued; its server is stopped (connection refused: "Input/output error") and started again.
+# be 200: the check fails with "HTTP status 503, expected 200") and then 200 again; its server hangs (SIGSTOP: the connection is
+# accepted by the kernel but never answered, so the check times out after its delay, "no answer within 2000 ms") and
+# is continued; its server is stopped ("Connection refused") and started again.
 # Run alone: `ctest -R netns.health_http` or `NY_BUILD_DIR=<build> bash test/netns/health_http.sh`.
 # Needs root, /dev/net/tun, ping and python3; skips (77) without.
 set -eu -o pipefail
@@ -85,7 +85,7 @@ nyh_restore_target() { # NAME 503|hung|stopped
 	esac
 }
 
-NYH_FAIL_REASON[503]="Protocol error"
-NYH_FAIL_REASON[hung]="Connection timed out"
-NYH_FAIL_REASON[stopped]="Input/output error"
+NYH_FAIL_REASON[503]="HTTP status 503, expected 200"
+NYH_FAIL_REASON[hung]="no answer within 2000 ms"
+NYH_FAIL_REASON[stopped]="Connection refused"
 nyh_run http 503 hung stopped

@@ -27,7 +27,7 @@
 #   nyh_fail_target NAME HOW     NAME's check stops passing, by failure mode HOW; returns once it has
 #   nyh_restore_target NAME HOW  NAME's check passes again; returns once the target answers, and may set
 #                                NYH_RESTORED_AT (nyh__now's format) to when it did, if that is later than the call
-# and may set NYH_FAIL_REASON[HOW], the strerror text r1 must log for a failure by HOW.
+# and may set NYH_FAIL_REASON[HOW], the reason r1 must log for a failure by HOW.
 #
 # Usage:
 #   source "$here/lib_mesh.sh"; source "$here/lib_health.sh"

@@ -702,7 +702,7 @@ Test(dns, health_checks_and_bundle_fetches_use_dns_resolvers)
 	cr_assert_eq(ny_dns_set_default_servers(&r, 1), 0);
 
 	cr_expect_eq(ny_health_http_get(url, 2000000000, -1, &elapsed, NULL), 0);
-	cr_expect_eq(ny_health_http_get(missing, 2000000000, -1, &elapsed, NULL), -EIO);
+	cr_expect_eq(ny_health_http_get(missing, 2000000000, -1, &elapsed, NULL), -EHOSTUNREACH);
 	cr_expect_eq(ny_dist_fetch(url, &stop, &body, &len, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(len, 5);
 	cr_expect(body && memcmp(body, "hello", 5) == 0);

@@ -30,10 +30,9 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 	s->udp_fd = udp_fd;
 	s->aead = ny_aead_ctx_new(node->cfg.aead);
 	s->arena = malloc((size_t)NY_DP_SEGS * NY_DP_SEG_LEN);
-	s->gro_arena = malloc(NY_DP_GRO_ARENA);
 	s->peer_at = calloc(node->peer_cap + 1, sizeof(*s->peer_at));
 	s->fwd_arena = malloc((size_t)NY_DP_FWD_COPIES * NY_DP_SEG_LEN);
-	if (!s->aead || !s->arena || !s->gro_arena || !s->peer_at || !s->fwd_arena)
+	if (!s->aead || !s->arena || !s->peer_at || !s->fwd_arena)
 		goto fail;
 	ret = ny_io_create(&s->io, node->cfg.backend, tun_fd, udp_fd, &node->features, &why);
 	if (ret < 0) {
@@ -46,7 +45,6 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 fail:
 	ny_aead_ctx_free(s->aead);
 	free(s->arena);
-	free(s->gro_arena);
 	free(s->peer_at);
 	free(s->fwd_arena);
 	free(s);
@@ -62,7 +60,6 @@ void ny_dp_shard_free(struct ny_dp_shard *s)
 	close(s->udp_fd);
 	ny_aead_ctx_free(s->aead);
 	free(s->arena);
-	free(s->gro_arena);
 	free(s->peer_at);
 	free(s->fwd_arena);
 	free(s);
@@ -331,37 +328,44 @@ static size_t inner_packets(struct ny_dp_shard *s, size_t n, uint64_t now)
 }
 
 /* TUN writes for the inner packets. With offloads on, consecutive segments of one flow are coalesced into
- * super-packets (GRO on write) so the kernel's stack sees a few large packets instead of many small ones. */
-static size_t to_tun(struct ny_dp_shard *s, size_t n)
+ * super-packets (GRO on write) so the kernel's stack sees a few large packets instead of many small ones. The
+ * super-packets are gathered where the packets were decrypted: each head's virtio-net header goes into the room
+ * its WireGuard header left, and the members' payloads are written from their receive buffers (no copy). */
+static void to_tun(struct ny_dp_shard *s, size_t n)
 {
 	const struct ny_io_features *f = &s->node->features;
 	unsigned flags = NY_OFFLOAD_DATA_VALID | (f->tun_uso ? NY_OFFLOAD_COALESCE_UDP : 0);
+	size_t piece = 0;
 	int out;
 
+	_Static_assert(NY_WG_DATA_HEADER_LEN >= NY_VNET_HDR_LEN, "the vnet header fits where the WireGuard one was");
 	if (!f->tun_vnet) {
 		for (size_t i = 0; i < n; i++)
 			s->tun_out[i] = (struct ny_io_pkt){ s->gro_in[i].data, (uint32_t)s->gro_in[i].len };
-		return n;
+		ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun(s->io, s->tun_out, n));
+		return;
 	}
-	out = ny_offload_coalesce(s->gro_in, n, s->gro_out, NY_DP_SEGS, s->gro_arena, NY_DP_GRO_ARENA, flags);
+	out = ny_offload_coalesce_in_place(s->gro_in, n, s->gro_pieces, s->gro_counts, NY_DP_SEGS, flags);
 	if (out < 0) {
 		ny_dp_count_drop(&s->stats, NY_DP_DROP_OFFLOAD, n);
-		return 0;
+		return;
 	}
-	for (int i = 0; i < out; i++)
-		s->tun_out[i] = (struct ny_io_pkt){ s->gro_out[i].data, (uint32_t)s->gro_out[i].len };
-	return (size_t)out;
+	for (int i = 0; i < out; i++) {
+		s->tun_vec[i] = (struct ny_io_vec){ &s->tun_iov[piece], s->gro_counts[i] };
+		for (uint32_t k = 0; k < s->gro_counts[i]; k++, piece++)
+			s->tun_iov[piece] = (struct iovec){ s->gro_pieces[piece].data, s->gro_pieces[piece].len };
+	}
+	ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun_vec(s->io, s->tun_vec, (size_t)out));
 }
 
 static void udp_to_tun(struct ny_dp_shard *s, struct ny_io_dgram *d, int n, uint64_t now)
 {
-	size_t count = collect_udp(s, d, n), out;
+	size_t count = collect_udp(s, d, n);
 
 	if (!count)
 		return;
 	decrypt_all(s, count, now);
-	out = to_tun(s, inner_packets(s, count, now));
-	ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun(s->io, s->tun_out, out));
+	to_tun(s, inner_packets(s, count, now));
 }
 
 /* ---- TUN -> UDP ---------------------------------------------------------------------------------------------- */

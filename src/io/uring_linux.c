@@ -78,6 +78,7 @@ struct uring_io {
 	struct send_slot *sends;
 	unsigned n_sends;
 	unsigned in_flight; /* sends submitted and not completed */
+	bool hold_udp;      /* queued TUN writes read from UDP buffers: they must be done before recycle() */
 };
 
 static struct uring_io *uring_io(struct ny_io *io)
@@ -222,6 +223,21 @@ static unsigned reap(struct uring_io *u)
 	return n;
 }
 
+/* Reaps until every submitted send has completed. */
+static int drain_sends(struct uring_io *u)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	reap(u);
+	while (u->in_flight) {
+		if ((ret = io_uring_wait_cqe(&u->ring, &cqe)) < 0 && ret != -EINTR)
+			return ret;
+		reap(u);
+	}
+	return 0;
+}
+
 static int uring_wait(struct ny_io *io, int timeout_ms)
 {
 	struct uring_io *u = uring_io(io);
@@ -229,6 +245,15 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 	struct io_uring_cqe *cqe;
 	int ret;
 
+	/* Gathered TUN writes point into UDP buffers: finish them before the buffers go back to the kernel. They
+	 * complete inline in the submit (TUN writes never wait), so this costs one more io_uring_enter. */
+	if (u->hold_udp) {
+		u->hold_udp = false;
+		if ((ret = io_uring_submit(&u->ring)) < 0 && ret != -EINTR)
+			return ret;
+		if ((ret = drain_sends(u)) < 0)
+			return ret;
+	}
 	recycle(u);
 	/* Input left over from the last batch: hand the kernel our sends and re-arms, but do not sleep. */
 	if (u->n_udp_ready || u->n_tun_ready)
@@ -239,11 +264,8 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 		return ret;
 	reap(u);
 	/* The contract: send buffers are free once wait returns. Sends complete at once in practice. */
-	while (u->in_flight) {
-		if ((ret = io_uring_wait_cqe(&u->ring, &cqe)) < 0 && ret != -EINTR)
-			return ret;
-		reap(u);
-	}
+	if ((ret = drain_sends(u)) < 0)
+		return ret;
 	return (int)(u->n_udp_ready + u->n_tun_ready);
 }
 
@@ -337,6 +359,25 @@ static int uring_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t
 	return (int)done;
 }
 
+static int uring_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, size_t n)
+{
+	struct uring_io *u = uring_io(io);
+	size_t done = 0;
+
+	for (; done < n; done++) {
+		struct io_uring_sqe *sqe = sqe_get(u);
+
+		if (!sqe)
+			break;
+		io_uring_prep_writev(sqe, io->tun_fd, vecs[done].iov, vecs[done].iovcnt, 0);
+		io_uring_sqe_set_data64(sqe, pack(OP_TUN_WRITE, (uint32_t)done));
+		u->in_flight++;
+	}
+	u->hold_udp |= done > 0;
+	io->stats.tun_tx_errors += n - done;
+	return (int)done;
+}
+
 static void uring_destroy(struct ny_io *io)
 {
 	struct uring_io *u = uring_io(io);
@@ -377,6 +418,7 @@ static const struct ny_io_ops URING_OPS = {
 	.recv_tun = uring_recv_tun,
 	.send_udp = uring_send_udp,
 	.send_tun = uring_send_tun,
+	.send_tun_vec = uring_send_tun_vec,
 	.destroy = uring_destroy,
 };
 
@@ -434,7 +476,13 @@ int ny_io_uring_create(struct ny_io **out, const char **why)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
+	/* Completions (a TUN read that found data, a send done) are finished as task work on the shard's thread. By
+	 * default the kernel interrupts the thread with an IPI to run it at once; COOP_TASKRUN (Linux 5.19) lets it
+	 * wait for the shard's next io_uring_enter, which comes within one batch anyway, and TASKRUN_FLAG tells
+	 * liburing when such work is pending so a submit picks it up. Older kernels refuse the flags: go without. */
+	ret = io_uring_queue_init(RING_ENTRIES, &u->ring, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+	if (ret == -EINVAL)
+		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
 	if (ret < 0) {
 		*why = ret == -EPERM || ret == -ENOSYS ?
 			"io_uring is disabled here (kernel.io_uring_disabled or a seccomp filter)" :

@@ -79,6 +79,7 @@ struct uring_io {
 	unsigned n_sends;
 	unsigned in_flight; /* sends submitted and not completed */
 	bool hold_udp;      /* queued TUN writes read from UDP buffers: they must be done before recycle() */
+	bool armed;         /* the first receives are armed (by the shard's thread) */
 };
 
 static struct uring_io *uring_io(struct ny_io *io)
@@ -223,6 +224,18 @@ static unsigned reap(struct uring_io *u)
 	return n;
 }
 
+/* The first receives are armed by the shard's first wait, not at creation: io_uring runs a request's task work
+ * (the copy of each datagram a multishot recvmsg takes, a TUN read's retry) on the thread that submitted it. Armed
+ * by the main thread, they had it woken from sigwait for every batch and doing a tenth of the receive work. */
+static void arm_first(struct uring_io *u)
+{
+	for (unsigned i = 0; i < TUN_READS; i++)
+		arm_tun(u, i);
+	arm_udp(u);
+	arm_wake(u);
+	u->armed = true;
+}
+
 /* Reaps until every submitted send has completed. */
 static int drain_sends(struct uring_io *u)
 {
@@ -245,6 +258,8 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 	struct io_uring_cqe *cqe;
 	int ret;
 
+	if (!u->armed)
+		arm_first(u);
 	/* Gathered TUN writes point into UDP buffers: finish them before the buffers go back to the kernel. They
 	 * complete inline in the submit (TUN writes never wait), so this costs one more io_uring_enter. */
 	if (u->hold_udp) {
@@ -396,20 +411,12 @@ static void uring_destroy(struct ny_io *io)
 
 static int uring_start(struct ny_io *io)
 {
-	struct uring_io *u = uring_io(io);
-	int ret;
-
 	/* io_uring honours O_NONBLOCK by failing with -EAGAIN instead of waiting: the ring must own the waiting. */
-	if ((ret = ny_io_fd_set_nonblocking(io->tun_fd, false)) < 0 ||
-	    (ret = ny_io_fd_set_nonblocking(io->udp_fd, false)) < 0)
-		return ret;
-	for (unsigned i = 0; i < TUN_READS; i++)
-		arm_tun(u, i);
-	arm_udp(u);
-	arm_wake(u);
-	ret = io_uring_submit(&u->ring);
-	return ret < 0 ? ret : 0;
+	int ret = ny_io_fd_set_nonblocking(io->tun_fd, false);
+
+	return ret < 0 ? ret : ny_io_fd_set_nonblocking(io->udp_fd, false);
 }
+
 
 static const struct ny_io_ops URING_OPS = {
 	.start = uring_start,

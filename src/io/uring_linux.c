@@ -397,8 +397,15 @@ static void uring_destroy(struct ny_io *io)
 {
 	struct uring_io *u = uring_io(io);
 
-	if (u->ring_ok)
-		io_uring_queue_exit(&u->ring); /* cancels whatever is in flight */
+	if (u->ring_ok) {
+		/* Cancel what is in flight and wait for it here: io_uring_queue_exit() leaves that to a kernel workqueue,
+		 * and a TUN read still in flight keeps the queue's file, so the interface could outlive the shard (the
+		 * post_down hook must find it gone). Linux < 6.0 has no synchronous cancel: then it is as before. */
+		struct io_uring_sync_cancel_reg reg = { .flags = IORING_ASYNC_CANCEL_ANY, .timeout = { 1, 0 } };
+
+		io_uring_register_sync_cancel(&u->ring, &reg);
+		io_uring_queue_exit(&u->ring);
+	}
 	if (u->br)
 		munmap(u->br, u->br_len);
 	if (io->wake_fd >= 0)

@@ -78,7 +78,7 @@ struct uring_io {
 	struct send_slot *sends;
 	unsigned n_sends;
 	unsigned in_flight; /* sends submitted and not completed */
-	bool hold_udp;      /* queued TUN writes read from UDP buffers: they must be done before recycle() */
+	bool hold_udp;      /* queued sends read from UDP buffers: they must be done before recycle() */
 	bool armed;         /* the first receives are armed (by the shard's thread) */
 };
 
@@ -260,8 +260,9 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 
 	if (!u->armed)
 		arm_first(u);
-	/* Gathered TUN writes point into UDP buffers: finish them before the buffers go back to the kernel. They
-	 * complete inline in the submit (TUN writes never wait), so this costs one more io_uring_enter. */
+	/* Gathered TUN writes (and transit packets sealed in place) point into UDP buffers: finish them before the
+	 * buffers go back to the kernel. They complete inline in the submit (TUN writes and UDP sends do not wait
+	 * here), so this costs one more io_uring_enter. */
 	if (u->hold_udp) {
 		u->hold_udp = false;
 		if ((ret = io_uring_submit(&u->ring)) < 0 && ret != -EINTR)
@@ -326,6 +327,13 @@ static int uring_recv_tun(struct ny_io *io, struct ny_io_pkt *out, size_t n)
 	return (int)got;
 }
 
+static bool in_udp_bufs(const struct uring_io *u, const void *p)
+{
+	const uint8_t *b = p;
+
+	return b >= u->udp_bufs && b < u->udp_bufs + (size_t)UDP_BUFS * UDP_BUF_LEN;
+}
+
 static int uring_send_udp(struct ny_io *io, const struct ny_io_send *sends, size_t n)
 {
 	struct uring_io *u = uring_io(io);
@@ -349,8 +357,11 @@ static int uring_send_udp(struct ny_io *io, const struct ny_io_send *sends, size
 		io_uring_sqe_set_data64(sqe, pack(OP_UDP_SEND, u->n_sends++));
 		u->in_flight++;
 		io->stats.udp_tx_calls++;
-		for (unsigned j = 0; j < s->iovcnt; j++)
+		for (unsigned j = 0; j < s->iovcnt; j++) {
 			io->stats.udp_tx_bytes += s->iov[j].iov_len;
+			/* A transit packet re-sealed where it was received: sent before its buffer goes back. */
+			u->hold_udp |= in_udp_bufs(u, s->iov[j].iov_base);
+		}
 	}
 	io->stats.udp_tx_errors += n - done;
 	return (int)done;

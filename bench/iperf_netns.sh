@@ -19,17 +19,22 @@
 #   (utime + stime of both ends, from /proc/<pid>/stat), Gbit per tunnel CPU-second (the figure that travels
 #   between machines, as in the team's perf anchors), TCP retransmits, and VmRSS of both ends idle and under load.
 #
-# Usage: sudo bench/iperf_netns.sh [--seconds N] [--runs R] [--nylon-args "ARGS"] [--build-dir DIR]
+# Usage: sudo bench/iperf_netns.sh [--seconds N] [--runs R] [--tests "T ..."] [--nylon-args "ARGS"] [--build-dir DIR]
 #   --nylon-args is passed to both `nylon run`s, e.g. "--io epoll" or "--aead sodium --no-offload".
+#   --tests picks some of tcp1 tcp1-R tcp4 tcp4-R udp udp-R (default: all), e.g. "tcp1 tcp1-R" for quick A/B runs.
 # Needs root, /dev/net/tun, iperf3, wireguard-go, wg and python3 (exit 77 without). Removes everything it made.
 set -eu -o pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=5
 runs=3
-NYB_FLAGS=(seconds runs)
+tests="tcp1 tcp1-R tcp4 tcp4-R udp udp-R"
+NYB_FLAGS=(seconds runs tests)
 source "$top/bench/lib_bench.sh" "$@"
 [[ "$seconds" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "iperf_netns: --seconds and --runs take positive integers" >&2; exit 2; }
+for t in $tests; do
+	[[ " tcp1 tcp1-R tcp4 tcp4-R udp udp-R " == *" $t "* ]] || { echo "iperf_netns: unknown test '$t' in --tests" >&2; exit 2; }
+done
 
 source "$top/test/netns/lib.sh"
 source "$top/test/netns/lib_nylon.sh"
@@ -40,7 +45,8 @@ nyn_require_tun_or_skip
 
 readonly WG_PORT=51820
 readonly CLK_TCK=$(getconf CLK_TCK)
-readonly -a TESTS=(tcp1 tcp1-R tcp4 tcp4-R udp udp-R)
+read -r -a TESTS <<<"$tests"
+readonly -a TESTS
 declare -A TEST_ARGS=(
 	[tcp1]="-P 1" [tcp1-R]="-P 1 -R" [tcp4]="-P 4" [tcp4-R]="-P 4 -R"
 	[udp]="-u -b 1G -l 1392" [udp-R]="-u -b 1G -l 1392 -R"

@@ -3,15 +3,18 @@
  *
  * Threads and what they own:
  * - shard i: its ny_io (TUN queue + UDP socket), its buffers and counters. It reads and writes packets in
- *   batches and takes node->wg_lock once per batch of one keypair to encrypt or decrypt.
+ *   batches; keypair lookups, sealing, opening, replay windows and the engine's timers run lock-free on the
+ *   RCU-published keypairs (nylon/wg.h), and it takes node->wg_lock once per batch and direction for the peers'
+ *   endpoints, roaming and staging.
  * - control thread: handshake messages (handed over by the shards through a queue), the engine's timers,
  *   initiations, keepalives and packets staged while a peer had no session. X25519 never runs on a shard.
  * - routing thread (routing.c): the router state machine, probes, the forwarding table and the kernel routes.
  *   Shards hand it control messages through a queue; it sends its own through the engine under wg_lock.
  * - main thread: creates and stops everything.
- * node->wg_lock guards the WireGuard engine (device, peers, keypairs, timers) and each peer's endpoint and staged
- * packets. Shards hold it once per batch and never across a system call; the control thread sends its few
- * handshake, keepalive and staged packets while holding it. The forwarding table (what to do with a destination) is
+ * node->wg_lock guards changes to the WireGuard engine (handshakes, timer ticks, keypair rotation, peers) and each
+ * peer's endpoint and staged packets. Shards hold it once per batch and never across a system call; the control
+ * thread sends its few handshake, keepalive and staged packets while holding it, and frees retired keypairs after
+ * a grace period outside it. The forwarding table (what to do with a destination) is
  * published with RCU by the routing thread: shards read it without any lock.
  */
 #ifndef NYLON_DATAPLANE_H

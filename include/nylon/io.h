@@ -39,6 +39,12 @@ struct ny_io_pkt {
 	uint32_t len;
 };
 
+/* One TUN write gathered from pieces (a coalesced super-packet whose payloads stay in the receive buffers). */
+struct ny_io_vec {
+	const struct iovec *iov;
+	unsigned iovcnt;
+};
+
 /* One UDP send: iov holds datagrams back to back; with gso_size > 0 the kernel cuts them into gso_size pieces
  * (every piece but the last exactly gso_size), one sendmsg for all (UDP_SEGMENT). */
 struct ny_io_send {
@@ -93,6 +99,9 @@ int ny_io_recv_tun(struct ny_io *io, struct ny_io_pkt *out, size_t n);
 /* Queue sends; return how many were accepted (all, unless the queue is full: the rest are dropped and counted). */
 int ny_io_send_udp(struct ny_io *io, const struct ny_io_send *sends, size_t n);
 int ny_io_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n);
+/* The same, each write gathered from its pieces. The pieces may lie in buffers ny_io_recv_udp() returned: the
+ * backend gives those back to the kernel only after the writes that read them are done. */
+int ny_io_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, size_t n);
 void ny_io_wake(struct ny_io *io);
 const struct ny_io_stats *ny_io_stats(const struct ny_io *io);
 

@@ -174,4 +174,14 @@ struct ny_offload_pkt {
 int ny_offload_coalesce(const struct ny_offload_pkt *in, size_t n_in, struct ny_offload_pkt *out, size_t n_out,
 			uint8_t *arena, size_t arena_cap, unsigned int flags);
 
+/* The same decisions without copying a byte, for a writer that gathers (writev): every in[i].data must have
+ * NY_VNET_HDR_LEN writable bytes before it. Output k (k < the return value) is counts[k] consecutive pieces, taken
+ * in order from pieces[]: a group's head packet with its vnet header written in that headroom and its headers
+ * rewritten for the whole super-packet, then each member's payload where it lies. Written back to back, the
+ * pieces of output k are byte for byte output k of ny_offload_coalesce(). Packets written alone get their vnet
+ * header in the headroom too. pieces[] and counts[] need n_out >= n_in entries. Returns the number of outputs, or
+ * -ENOBUFS (nothing written) when n_out is too small. The input packets' headers may be rewritten. */
+int ny_offload_coalesce_in_place(const struct ny_offload_pkt *in, size_t n_in, struct ny_offload_pkt *pieces,
+				 uint32_t *counts, size_t n_out, unsigned int flags);
+
 #endif

@@ -3,10 +3,21 @@
  * (monotonic nanoseconds) and the wall clock for TAI64N timestamps comes from the device's callback, so tests
  * drive it deterministically.
  *
- * Ownership and concurrency: a device owns its peers, a peer owns its handshake and keypairs. Until the data
- * plane publishes them with RCU, one thread at a time calls into a device (Context: owner thread). Two pieces are
- * already safe to share, for the data plane to build on: a keypair's send counter is atomic (ranges are reserved
- * with one fetch-add) and its replay window sits behind its own spinlock.
+ * Ownership and concurrency: a device owns its peers, a peer owns its handshake and keypairs. One thread at a time
+ * changes a device (Context: owner: the caller's engine lock): handshakes, timer ticks, keypair rotation. The
+ * transport path reads it lock-free as an RCU reader (nylon/rcu.h, QSBR: Context: RCU reader) while the owner
+ * changes it:
+ * - a peer's current / previous / next keypairs and the index table's chains are published with
+ *   ny_rcu_assign_pointer(); a keypair that leaves them is unlinked, marked invalid and put on the device's retired
+ *   list, and only wiped and freed once the owner has taken the list (ny_wg_device_take_retired) and waited for a
+ *   grace period (ny_wg_retired_free), so a reader may use any keypair it found until its next quiescent
+ *   state;
+ * - a keypair's send counter is atomic (ranges are reserved with one fetch-add), its replay window sits behind its
+ *   own spinlock, and its `valid` flag is atomic;
+ * - the timer deadlines and flags the transport path moves, the peer's byte counters and the device's drop
+ *   counters are atomics (relaxed: each is a value of its own; the owner's tick re-reads them under its lock).
+ * Rotation (a `next` keypair confirmed by its first packet) changes the keypairs: the transport path asks for it
+ * (ny_wg_transport_open_account returns true) and the owner does it (ny_wg_transport_confirm).
  */
 #ifndef NYLON_WG_H
 #define NYLON_WG_H
@@ -18,6 +29,7 @@
 
 #include "nylon/aead.h"
 #include "nylon/crypto.h"
+#include "nylon/rcu.h"
 #include "nylon/wg_messages.h"
 
 /* Whitepaper §6.1 and §6.4. */
@@ -89,12 +101,16 @@ enum ny_wg_index_kind {
 /* Embedded in a handshake or keypair; linked into the device's table while the index is in use. */
 struct ny_wg_index_entry {
 	struct ny_wg_index_entry *next;
-	uint32_t index; /* host order; sent as little-endian */
-	unsigned kind; /* enum ny_wg_index_kind */
-	struct ny_wg_peer *peer;
-	bool hashed;
+	uint32_t index; /* host order; sent as little-endian. Written by the owner with __atomic stores (a handshake's
+			 * entry is reused while readers may pass it); readers load it the same way. */
+	unsigned kind; /* enum ny_wg_index_kind, likewise */
+	struct ny_wg_peer *peer; /* set before the entry is published, then constant while hashed */
+	bool hashed; /* owner only */
 };
 #define NY_WG_INDEX_BUCKETS 1024
+/* Chains are RCU lists: the owner links an entry at a bucket's head and unlinks it with release stores, leaving the
+ * unlinked entry's `next` intact so a reader standing on it walks on. A reader that stands on a handshake's entry
+ * while the owner moves it to another bucket may miss an entry: a packet dropped, never a wrong keypair. */
 struct ny_wg_index_table {
 	struct ny_wg_index_entry *buckets[NY_WG_INDEX_BUCKETS];
 };
@@ -110,13 +126,13 @@ struct ny_wg_keypair {
 	struct ny_wg_replay replay;
 	uint64_t birth; /* monotonic ns */
 	bool is_initiator;
-	bool valid; /* false once expired or wiped */
-	unsigned refs; /* decryptions in flight outside the owner's lock (Context: owner) */
-	bool dead;     /* dropped by its peer; freed when refs falls to 0 */
+	atomic_bool valid; /* false once expired, exhausted or retired */
+	struct ny_wg_keypair *retired_next; /* the device's retired list (owner) */
 };
 
 /* current: used to send; previous: still accepted on receive; next: responder's key, confirmed by the first data
- * packet the initiator sends with it (whitepaper §5.4.6 footnote). */
+ * packet the initiator sends with it (whitepaper §5.4.6 footnote). Writer: owner (ny_rcu_assign_pointer);
+ * readers: the owner, and RCU readers through ny_rcu_dereference(). */
 struct ny_wg_keypairs {
 	struct ny_wg_keypair *current;
 	struct ny_wg_keypair *previous;
@@ -171,24 +187,26 @@ enum ny_wg_cookie_mac_state {
 
 /* ---- timers (timers.c) ------------------------------------------------------------------------------------ */
 /* Deadlines in monotonic ns; 0 = not armed. The whitepaper's §6 timers as the kernel module arranges them. */
+/* The transport path (any thread) arms, disarms and reads them as atomics; the owner's tick fires them with a
+ * compare-and-swap, so an event from the transport path is never lost to a tick that runs at the same time. */
 struct ny_wg_timers {
-	uint64_t retransmit_handshake;
-	uint64_t send_keepalive;
-	uint64_t new_handshake;
-	uint64_t zero_key_material;
-	uint64_t persistent_keepalive;
-	uint32_t handshake_attempts;
-	bool need_another_keepalive;
-	bool sent_lastminute_handshake;
-	uint64_t last_sent_handshake; /* monotonic ns, for rate limiting initiations to one per REKEY_TIMEOUT */
-	bool ever_sent_handshake;
+	_Atomic uint64_t retransmit_handshake;
+	_Atomic uint64_t send_keepalive;
+	_Atomic uint64_t new_handshake;
+	_Atomic uint64_t zero_key_material;
+	_Atomic uint64_t persistent_keepalive;
+	_Atomic uint32_t handshake_attempts;
+	atomic_bool need_another_keepalive;
+	atomic_bool sent_lastminute_handshake;
+	_Atomic uint64_t last_sent_handshake; /* monotonic ns, for rate limiting initiations to one per REKEY_TIMEOUT */
+	atomic_bool ever_sent_handshake;
 };
 
 /* ---- peers and devices (device.c, peer.c) ----------------------------------------------------------------- */
 struct ny_wg_peer_stats {
-	uint64_t rx_bytes;
-	uint64_t tx_bytes;
-	uint64_t last_handshake_wall_ns; /* wall clock of the newest completed handshake; 0 = never */
+	_Atomic uint64_t rx_bytes;
+	_Atomic uint64_t tx_bytes;
+	_Atomic uint64_t last_handshake_wall_ns; /* wall clock of the newest completed handshake; 0 = never */
 };
 
 struct ny_wg_peer {
@@ -202,12 +220,19 @@ struct ny_wg_peer {
 	struct ny_wg_cookie cookie;
 	struct ny_wg_timers timers;
 	struct ny_wg_peer_stats stats;
-	uint16_t persistent_keepalive; /* seconds; 0 = off */
+	_Atomic uint16_t persistent_keepalive; /* seconds; 0 = off */
 	void *user;                    /* the caller's (endpoint, queues) */
+	struct ny_wg_peer *retired_next; /* the device's retired list (owner) */
+};
+
+/* Keypairs and peers taken out of service but perhaps still in use by RCU readers: freed after a grace period. */
+struct ny_wg_retired {
+	struct ny_wg_keypair *keypairs;
+	struct ny_wg_peer *peers;
 };
 
 struct ny_wg_device_stats {
-	uint64_t drops[NY_WG_DROP__COUNT];
+	_Atomic uint64_t drops[NY_WG_DROP__COUNT];
 };
 
 struct ny_wg_device {
@@ -219,7 +244,9 @@ struct ny_wg_device {
 	size_t peer_count;
 	size_t peer_capacity;
 	struct ny_wg_device_stats stats;
-	/* Injected sources; defaults are the real clock and libsodium's generator. */
+	struct ny_wg_retired retired; /* out of service, waiting for a grace period (owner) */
+	/* Injected sources; defaults are the real clock and libsodium's generator (thread-safe: the transport path
+	 * draws timer jitter from any thread). */
 	uint64_t (*wall_clock_ns)(void *ctx);
 	void (*random)(void *ctx, void *buf, size_t len);
 	void *source_ctx;
@@ -227,13 +254,20 @@ struct ny_wg_device {
 
 /* Sets up a device with its private key. Returns 0 or -EINVAL (all-zero key). */
 int ny_wg_device_init(struct ny_wg_device *dev, const uint8_t private_key[NY_KEY_LEN], uint64_t now);
-/* Frees all peers and keypairs and wipes every secret. */
+/* Frees all peers and keypairs (retired ones included) and wipes every secret. Context: owner, no reader left. */
 void ny_wg_device_destroy(struct ny_wg_device *dev);
+/* Takes what was retired since the last call (keypairs rotated out, peers removed); false when nothing was.
+ * Context: owner. The caller waits for a grace period (ny_rcu_synchronize, outside its engine lock: readers may
+ * be waiting for that lock), then frees them with ny_wg_retired_free. */
+bool ny_wg_device_take_retired(struct ny_wg_device *dev, struct ny_wg_retired *out);
+/* Wipes and frees what ny_wg_device_take_retired took. Context: any thread, after a grace period. */
+void ny_wg_retired_free(struct ny_wg_retired *retired);
 /* Adds a peer; psk may be NULL. Returns NULL with errno set: EEXIST (same public key), EINVAL (our own key),
  * ENOMEM. */
 struct ny_wg_peer *ny_wg_device_add_peer(struct ny_wg_device *dev, const uint8_t public_key[NY_KEY_LEN],
 					 const uint8_t *psk);
-/* Context: owner, with no ny_wg_open_job in flight on any of the peer's keypairs (they point to the peer). */
+/* Unlinks the peer and its keypairs; the memory is retired (ny_wg_device_take_retired), as readers that found one
+ * of its keypairs may still use it. Context: owner. */
 void ny_wg_device_remove_peer(struct ny_wg_device *dev, struct ny_wg_peer *peer);
 struct ny_wg_peer *ny_wg_device_find_peer(const struct ny_wg_device *dev, const uint8_t public_key[NY_KEY_LEN]);
 
@@ -285,16 +319,15 @@ void ny_wg_index_insert(struct ny_wg_device *dev, struct ny_wg_index_entry *entr
 void ny_wg_index_remove(struct ny_wg_device *dev, struct ny_wg_index_entry *entry);
 void ny_wg_index_replace(struct ny_wg_device *dev, struct ny_wg_index_entry *old,
 			 struct ny_wg_index_entry *replacement, enum ny_wg_index_kind kind);
-/* kind may be a mask of several kinds. */
+/* kind may be a mask of several kinds. Context: owner, or an RCU reader (which may then miss a handshake entry
+ * being moved, see struct ny_wg_index_table). */
 struct ny_wg_index_entry *ny_wg_index_lookup(const struct ny_wg_device *dev, uint32_t index,
 					     unsigned kind_mask);
 
-/* Keypairs (keypair.c). */
+/* Keypairs (keypair.c). Context: owner. */
 void ny_wg_keypairs_clear(struct ny_wg_peer *peer);
-/* References held across unlocked decryption. Context: owner. */
-void ny_wg_keypair_get(struct ny_wg_keypair *kp);
-void ny_wg_keypair_put(struct ny_wg_device *dev, struct ny_wg_keypair *kp);
-/* The keypair that data to `peer` is encrypted with, or NULL when there is none usable at `now`. */
+/* The keypair that data to `peer` is encrypted with, or NULL when there is none usable at `now`.
+ * Context: owner or RCU reader. */
 struct ny_wg_keypair *ny_wg_keypair_for_sending(struct ny_wg_peer *peer, uint64_t now);
 bool ny_wg_keypair_expired(const struct ny_wg_keypair *kp, uint64_t now);
 
@@ -314,16 +347,15 @@ struct ny_wg_packet {
 /* Encrypts n packets to peer with its current keypair, reserving n counters at once.
  * Returns the number of packets encrypted (n) or -ENOKEY when there is no usable keypair (nothing is touched;
  * the caller stages the packets and *actions asks for a handshake), or -EINVAL when a buffer is too small.
- * *actions may ask for a handshake (rekey by time or messages). Context: owner thread (it moves the peer's timers
- * and stats); the atomic counter reservation is what later lets shards seal one keypair's batches in parallel. */
+ * *actions may ask for a handshake (rekey by time or messages). Context: owner or RCU reader. */
 int ny_wg_transport_encrypt_batch(struct ny_wg_peer *peer, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
 				  size_t n, uint64_t now, uint32_t *actions);
 
-/* The same in three steps, so that shards can seal outside the lock that guards the engine:
- * reserve n counters on the current keypair and copy what sealing needs (Context: owner; -ENOKEY as above),
- * seal with no engine state touched (Context: any thread; -EINVAL when a buffer is too small), then account the
- * sealed batch in the peer's stats and timers (Context: owner). The job holds a key: wipe it after use. Packets
- * sealed with a keypair that was rotated meanwhile are still accepted: the peer keeps the previous keypair. */
+/* The same in three steps, so that shards can seal in parallel without any lock: reserve n counters on the current
+ * keypair and copy what sealing needs (-ENOKEY as above), seal with no engine state touched (-EINVAL when a buffer
+ * is too small), then account the sealed batch in the peer's stats and timers. All three: Context: owner or RCU
+ * reader. The job holds a key: wipe it after use. Packets sealed with a keypair that was rotated meanwhile are
+ * still accepted: the peer keeps the previous keypair. */
 struct ny_wg_seal_job {
 	uint8_t key[NY_KEY_LEN];
 	uint32_t remote_index;
@@ -341,26 +373,32 @@ void ny_wg_transport_sent(struct ny_wg_peer *peer, const struct ny_wg_seal_job *
 /* Decrypts n transport messages that all carry the receiver index of one keypair (see
  * ny_wg_transport_lookup). Each packet's drop field says whether it was accepted. Returns the number accepted.
  * Updates stats and timers, confirms the `next` keypair on its first packet, and sets *actions.
- * Context: owner thread (timers and keypair rotation). */
+ * Context: owner thread (it may rotate keypairs). */
 int ny_wg_transport_decrypt_batch(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_aead_ctx *aead,
 				  struct ny_wg_packet *pkts, size_t n, uint64_t now, uint32_t *actions);
-/* The same in three steps, so that shards can decrypt outside the lock that guards the engine: begin checks the
- * keypair is still valid, copies its key and takes a reference, so the keypair outlives a rotation meanwhile
- * (Context: owner; -EKEYEXPIRED marks and counts every packet); open authenticates and decrypts with no engine
- * state touched but the keypair's replay spinlock (Context: any thread); end applies the replay window, rotation,
- * stats and timers and drops the reference (Context: owner). Returns of end: as ny_wg_transport_decrypt_batch. */
+/* The same in steps, so that shards decrypt without any lock. begin checks the keypair is still valid
+ * (-EKEYEXPIRED marks and counts every packet); open authenticates and decrypts, touching only the keypair's
+ * replay spinlock; account applies the replay window, stats and timers and returns true when the batch was the
+ * first accepted on the peer's `next` keypair; only then confirm rotates it in (Context: owner; it re-checks).
+ * begin, open and account: Context: owner or RCU reader, the keypair used before the reader's next quiescent
+ * state (it may be retired meanwhile: a packet sealed before a rotation is still authentic). end is account and
+ * confirm together, for the owner; it returns what ny_wg_transport_decrypt_batch returns. */
 struct ny_wg_open_job {
 	struct ny_wg_keypair *kp;
-	uint8_t key[NY_KEY_LEN];
+	int accepted; /* set by account */
 };
 int ny_wg_transport_open_begin(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_wg_packet *pkts,
 			       size_t n, uint64_t now, struct ny_wg_open_job *job);
 void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
 			  size_t n);
+bool ny_wg_transport_open_account(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
+				  size_t n, uint64_t now, uint32_t *actions);
+void ny_wg_transport_confirm(struct ny_wg_keypair *kp, uint64_t now, uint32_t *actions);
 int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
 			     size_t n, uint64_t now, uint32_t *actions);
 
-/* The keypair a transport message is addressed to, or NULL (counted as NY_WG_DROP_UNKNOWN_INDEX). */
+/* The keypair a transport message is addressed to, or NULL (counted as NY_WG_DROP_UNKNOWN_INDEX).
+ * Context: owner or RCU reader. */
 struct ny_wg_keypair *ny_wg_transport_lookup(struct ny_wg_device *dev, const uint8_t *msg, size_t len);
 /* The peer a keypair belongs to. */
 static inline struct ny_wg_peer *ny_wg_keypair_peer(const struct ny_wg_keypair *kp)
@@ -374,7 +412,8 @@ uint32_t ny_wg_timers_tick(struct ny_wg_peer *peer, uint64_t now);
 /* The earliest armed deadline of peer, or UINT64_MAX when none is armed. */
 uint64_t ny_wg_timers_next_deadline(const struct ny_wg_peer *peer);
 void ny_wg_timers_set_persistent_keepalive(struct ny_wg_peer *peer, uint16_t seconds, uint64_t now);
-/* Events, called by the engine itself (and by callers that send or receive outside the batch API). */
+/* Events, called by the engine itself (and by callers that send or receive outside the batch API). The data and
+ * authenticated-packet events are atomic: Context: owner or RCU reader; the handshake ones: owner. */
 void ny_wg_timers_data_sent(struct ny_wg_peer *peer, uint64_t now);
 void ny_wg_timers_data_received(struct ny_wg_peer *peer, uint64_t now);
 void ny_wg_timers_any_authenticated_packet_sent(struct ny_wg_peer *peer, uint64_t now);

@@ -12,7 +12,6 @@
 #define NY_DP_GSO_MAX 64 /* UDP_MAX_SEGMENTS of Linux < 6.9 */
 #define NY_DP_GSO_BYTES (65535 - 8 - 40) /* UDP payload that still fits IPv6's and IPv4's length fields */
 #define NY_DP_FWD_COPIES 256 /* transit packets per iteration that did not fit their receive buffer */
-#define NY_DP_GRO_ARENA NY_OFFLOAD_ARENA_SIZE(NY_DP_SEGS, (size_t)NY_DP_SEGS * NY_DP_SEG_LEN)
 
 struct ny_dp_shard {
 	struct ny_dp_node *node;
@@ -35,8 +34,12 @@ struct ny_dp_shard {
 	uint8_t *split_out[NY_DP_SEGS];
 	size_t split_len[NY_DP_SEGS];
 	struct ny_offload_pkt gro_in[NY_DP_SEGS];
-	struct ny_offload_pkt gro_out[NY_DP_SEGS];
-	uint8_t *gro_arena; /* NY_DP_GRO_ARENA: coalesced TUN writes */
+	/* Coalesced TUN writes, gathered in place from the receive buffers (no copy): pieces, pieces per write, and
+	 * what the backend reads until the next ny_io_wait(). */
+	struct ny_offload_pkt gro_pieces[NY_DP_SEGS];
+	uint32_t gro_counts[NY_DP_SEGS];
+	struct iovec tun_iov[NY_DP_SEGS];
+	struct ny_io_vec tun_vec[NY_DP_SEGS];
 	/* Transit packets found while decrypting, re-encrypted with the TUN's packets of the same iteration. They stay
 	 * in the receive buffers when the sealed packet fits there, else they are copied into fwd_arena. */
 	struct ny_wg_packet fwd[NY_DP_SEGS];

@@ -13,6 +13,7 @@
 
 #include "dataplane/internal.h"
 #include "nylon/base.h"
+#include "nylon/rcu.h"
 
 #define HS_QUEUE_LEN 256
 #define HS_UNDER_LOAD 32 /* queued handshakes beyond which we answer with cookies (whitepaper §5.3) */
@@ -356,6 +357,8 @@ static void *control_main(void *arg)
 	uint64_t next = 0;
 
 	while (!atomic_load(&node->stop)) {
+		struct ny_wg_retired gone;
+		bool retired;
 		uint64_t now = ny_clock_mono_ns(), v;
 		struct pollfd p = { .fd = node->control_wake, .events = POLLIN };
 		int timeout = next <= now ? 0 : (int)((next - now) / 1000000 + 1);
@@ -367,7 +370,13 @@ static void *control_main(void *arg)
 		pthread_mutex_lock(&node->wg_lock);
 		drain_handshakes(node, now);
 		next = run_timers(node, now);
+		retired = ny_wg_device_take_retired(&node->dev, &gone);
 		pthread_mutex_unlock(&node->wg_lock);
+		/* Keypairs rotated out and peers removed: shards may still use them until their next quiescent state. */
+		if (retired) {
+			ny_rcu_synchronize();
+			ny_wg_retired_free(&gone);
+		}
 	}
 	return NULL;
 }

@@ -30,10 +30,9 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 	s->udp_fd = udp_fd;
 	s->aead = ny_aead_ctx_new(node->cfg.aead);
 	s->arena = malloc((size_t)NY_DP_SEGS * NY_DP_SEG_LEN);
-	s->gro_arena = malloc(NY_DP_GRO_ARENA);
 	s->peer_at = calloc(node->peer_cap + 1, sizeof(*s->peer_at));
 	s->fwd_arena = malloc((size_t)NY_DP_FWD_COPIES * NY_DP_SEG_LEN);
-	if (!s->aead || !s->arena || !s->gro_arena || !s->peer_at || !s->fwd_arena)
+	if (!s->aead || !s->arena || !s->peer_at || !s->fwd_arena)
 		goto fail;
 	ret = ny_io_create(&s->io, node->cfg.backend, tun_fd, udp_fd, &node->features, &why);
 	if (ret < 0) {
@@ -46,7 +45,6 @@ struct ny_dp_shard *ny_dp_shard_new(struct ny_dp_node *node, unsigned index, int
 fail:
 	ny_aead_ctx_free(s->aead);
 	free(s->arena);
-	free(s->gro_arena);
 	free(s->peer_at);
 	free(s->fwd_arena);
 	free(s);
@@ -62,7 +60,6 @@ void ny_dp_shard_free(struct ny_dp_shard *s)
 	close(s->udp_fd);
 	ny_aead_ctx_free(s->aead);
 	free(s->arena);
-	free(s->gro_arena);
 	free(s->peer_at);
 	free(s->fwd_arena);
 	free(s);
@@ -116,39 +113,40 @@ static uint32_t receiver_index(const struct ny_wg_packet *p)
 struct open_run {
 	size_t first, n;
 	struct ny_wg_open_job job;
+	bool confirm; /* the first accepted batch on the peer's `next` keypair: the owner rotates it in */
+	uint32_t actions;
 };
 
-/* Under the engine lock: find each run's keypair and take a reference on it (or mark the run dropped). */
+/* Finds each run's keypair in the RCU-published index table and checks it is usable, without a lock: the keypair
+ * (and its peer) cannot be freed before this shard's next quiescent state. */
 static size_t begin_runs(struct ny_dp_shard *s, size_t n, struct open_run *runs, uint64_t now)
 {
-	struct ny_dp_node *node = s->node;
+	struct ny_wg_device *dev = &s->node->dev;
 	size_t n_runs = 0;
 
-	pthread_mutex_lock(&node->wg_lock);
 	for (size_t i = 0, j; i < n; i = j) {
-		struct ny_wg_keypair *kp = ny_wg_transport_lookup(&node->dev, s->pkts[i].buf, s->pkts[i].len);
+		struct ny_wg_keypair *kp = ny_wg_transport_lookup(dev, s->pkts[i].buf, s->pkts[i].len);
 
 		for (j = i + 1; j < n && receiver_index(&s->pkts[j]) == receiver_index(&s->pkts[i]); j++)
 			;
-		if (!kp || !ny_wg_keypair_peer(kp)->user) {
-			/* The lookup counted the first of an unknown run; the engine's counter is per packet. A peer
-			 * retired by a config change has no user any more: its keypairs are as good as unknown. They
-			 * are counted in the data plane's counters once, with the other refused packets, later. */
-			node->dev.stats.drops[NY_WG_DROP_UNKNOWN_INDEX] += j - i - (kp ? 0 : 1);
+		if (!kp) {
+			/* The lookup counted the first packet; the engine's counter is per packet. */
+			atomic_fetch_add_explicit(&dev->stats.drops[NY_WG_DROP_UNKNOWN_INDEX], j - i - 1,
+						  memory_order_relaxed);
 			for (size_t k = i; k < j; k++)
 				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
 			continue;
 		}
-		if (ny_wg_transport_open_begin(&node->dev, kp, s->pkts + i, j - i, now, &runs[n_runs].job) < 0)
+		if (ny_wg_transport_open_begin(dev, kp, s->pkts + i, j - i, now, &runs[n_runs].job) < 0)
 			continue;
 		runs[n_runs].first = i;
 		runs[n_runs++].n = j - i;
 	}
-	pthread_mutex_unlock(&node->wg_lock);
 	return n_runs;
 }
 
-/* Under the engine lock again: replay windows, rotation, timers, roaming; references dropped. */
+/* Under the engine lock, once per batch: the data plane's side of each run (which neighbour slot, roaming, the
+ * liveness time) and the rare rotation of a confirmed `next` keypair. Nothing here costs more than a few loads. */
 static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
@@ -156,17 +154,23 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 
 	pthread_mutex_lock(&node->wg_lock);
 	for (size_t r = 0; r < n_runs; r++) {
-		struct ny_dp_peer *peer = ny_wg_keypair_peer(runs[r].job.kp)->user;
+		struct open_run *run = &runs[r];
+		struct ny_dp_peer *peer = ny_wg_keypair_peer(run->job.kp)->user;
 		size_t last_ok = SIZE_MAX;
-		uint32_t actions = 0;
+		uint32_t actions = run->actions;
 
-		ny_wg_transport_open_end(&node->dev, &runs[r].job, s->pkts + runs[r].first, runs[r].n, now, &actions);
-		if (!peer) { /* retired since begin_runs */
-			for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++)
+		if (!peer) {
+			/* A peer retired by a config change has no user any more: its keypairs are as good as unknown.
+			 * They are counted in the data plane's counters once, with the other refused packets, later. */
+			atomic_fetch_add_explicit(&node->dev.stats.drops[NY_WG_DROP_UNKNOWN_INDEX], run->n,
+						  memory_order_relaxed);
+			for (size_t k = run->first; k < run->first + run->n; k++)
 				s->pkts[k].drop = NY_WG_DROP_UNKNOWN_INDEX;
 			continue;
 		}
-		for (size_t k = runs[r].first; k < runs[r].first + runs[r].n; k++) {
+		if (run->confirm)
+			ny_wg_transport_confirm(run->job.kp, now, &actions);
+		for (size_t k = run->first; k < run->first + run->n; k++) {
 			s->pkt_peer[k] = peer;
 			if (s->pkts[k].drop == NY_WG_DROP_NONE)
 				last_ok = k;
@@ -182,15 +186,21 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 		ny_dp_control_wake(node);
 }
 
-/* Decrypts runs of packets that share a receiver index as engine batches; the AEAD runs outside the lock, so
- * shards decrypt in parallel. */
+/* Decrypts runs of packets that share a receiver index as engine batches. Lookup, AEAD, replay windows, counters
+ * and timers run without a lock (the keypairs are RCU-published), so shards decrypt in parallel and a handshake
+ * on the control thread does not hold them up; only the data plane's bookkeeping takes the lock, once. */
 static void decrypt_all(struct ny_dp_shard *s, size_t n, uint64_t now)
 {
 	static _Thread_local struct open_run runs[NY_DP_SEGS];
 	size_t n_runs = begin_runs(s, n, runs, now);
 
-	for (size_t r = 0; r < n_runs; r++)
-		ny_wg_transport_open(&runs[r].job, s->aead, s->pkts + runs[r].first, runs[r].n);
+	for (size_t r = 0; r < n_runs; r++) {
+		struct open_run *run = &runs[r];
+
+		ny_wg_transport_open(&run->job, s->aead, s->pkts + run->first, run->n);
+		run->confirm = ny_wg_transport_open_account(&s->node->dev, &run->job, s->pkts + run->first, run->n, now,
+							    &run->actions);
+	}
 	end_runs(s, runs, n_runs, now);
 }
 
@@ -318,37 +328,44 @@ static size_t inner_packets(struct ny_dp_shard *s, size_t n, uint64_t now)
 }
 
 /* TUN writes for the inner packets. With offloads on, consecutive segments of one flow are coalesced into
- * super-packets (GRO on write) so the kernel's stack sees a few large packets instead of many small ones. */
-static size_t to_tun(struct ny_dp_shard *s, size_t n)
+ * super-packets (GRO on write) so the kernel's stack sees a few large packets instead of many small ones. The
+ * super-packets are gathered where the packets were decrypted: each head's virtio-net header goes into the room
+ * its WireGuard header left, and the members' payloads are written from their receive buffers (no copy). */
+static void to_tun(struct ny_dp_shard *s, size_t n)
 {
 	const struct ny_io_features *f = &s->node->features;
 	unsigned flags = NY_OFFLOAD_DATA_VALID | (f->tun_uso ? NY_OFFLOAD_COALESCE_UDP : 0);
+	size_t piece = 0;
 	int out;
 
+	_Static_assert(NY_WG_DATA_HEADER_LEN >= NY_VNET_HDR_LEN, "the vnet header fits where the WireGuard one was");
 	if (!f->tun_vnet) {
 		for (size_t i = 0; i < n; i++)
 			s->tun_out[i] = (struct ny_io_pkt){ s->gro_in[i].data, (uint32_t)s->gro_in[i].len };
-		return n;
+		ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun(s->io, s->tun_out, n));
+		return;
 	}
-	out = ny_offload_coalesce(s->gro_in, n, s->gro_out, NY_DP_SEGS, s->gro_arena, NY_DP_GRO_ARENA, flags);
+	out = ny_offload_coalesce_in_place(s->gro_in, n, s->gro_pieces, s->gro_counts, NY_DP_SEGS, flags);
 	if (out < 0) {
 		ny_dp_count_drop(&s->stats, NY_DP_DROP_OFFLOAD, n);
-		return 0;
+		return;
 	}
-	for (int i = 0; i < out; i++)
-		s->tun_out[i] = (struct ny_io_pkt){ s->gro_out[i].data, (uint32_t)s->gro_out[i].len };
-	return (size_t)out;
+	for (int i = 0; i < out; i++) {
+		s->tun_vec[i] = (struct ny_io_vec){ &s->tun_iov[piece], s->gro_counts[i] };
+		for (uint32_t k = 0; k < s->gro_counts[i]; k++, piece++)
+			s->tun_iov[piece] = (struct iovec){ s->gro_pieces[piece].data, s->gro_pieces[piece].len };
+	}
+	ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun_vec(s->io, s->tun_vec, (size_t)out));
 }
 
 static void udp_to_tun(struct ny_dp_shard *s, struct ny_io_dgram *d, int n, uint64_t now)
 {
-	size_t count = collect_udp(s, d, n), out;
+	size_t count = collect_udp(s, d, n);
 
 	if (!count)
 		return;
 	decrypt_all(s, count, now);
-	out = to_tun(s, inner_packets(s, count, now));
-	ny_dp_count(&s->stats.tx_tun_pkts, (uint64_t)ny_io_send_tun(s->io, s->tun_out, out));
+	to_tun(s, inner_packets(s, count, now));
 }
 
 /* ---- TUN -> UDP ---------------------------------------------------------------------------------------------- */
@@ -510,11 +527,13 @@ static size_t add_sends(struct ny_dp_shard *s, size_t n_sends, const struct ny_i
 struct seal_group {
 	size_t first, n;
 	struct ny_dp_peer *peer;
+	struct ny_wg_peer *wg; /* the slot's engine peer when the batch was grouped: valid until the quiescent state */
 	struct ny_io_addr dst;
 	struct ny_wg_seal_job job;
 };
 
-/* Under the engine lock: reserve counters for each peer's packets, or stage them while it has no session. */
+/* Under the engine lock, once per batch: each peer's engine peer and endpoint (the data plane's fields), the
+ * counter reservation on its RCU-published keypair (an atomic add), or staging while it has no session. */
 static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_group *groups, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
@@ -547,6 +566,7 @@ static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_gr
 			g->first = i;
 			g->n = j - i;
 			g->peer = peer;
+			g->wg = peer->wg;
 			g->dst = peer->endpoint;
 			n_groups++;
 		}
@@ -558,12 +578,11 @@ static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_gr
 	return n_groups;
 }
 
-/* Under the engine lock again: the sealed batches count in each peer's stats and timers. */
+/* The sealed batches count in each peer's stats and timers: atomics, no lock. */
 static void account_groups(struct ny_dp_shard *s, struct seal_group *groups, size_t n_groups, uint64_t now)
 {
 	bool wake = false;
 
-	pthread_mutex_lock(&s->node->wg_lock);
 	for (size_t k = 0; k < n_groups; k++) {
 		struct seal_group *g = &groups[k];
 		uint64_t bytes = 0;
@@ -576,16 +595,16 @@ static void account_groups(struct ny_dp_shard *s, struct seal_group *groups, siz
 			bytes += s->pkts[i].len;
 			data |= s->pkts[i].len > NY_WG_DATA_MIN_LEN;
 		}
-		ny_wg_transport_sent(g->peer->wg, &g->job, bytes, data, now, &actions);
+		ny_wg_transport_sent(g->wg, &g->job, bytes, data, now, &actions);
 		wake |= ny_dp_peer_mark(g->peer, actions);
 	}
-	pthread_mutex_unlock(&s->node->wg_lock);
 	if (wake)
 		ny_dp_control_wake(s->node);
 }
 
-/* Encrypts what the TUN gave and the transit packets of this iteration: counters are reserved under the engine
- * lock, packets sealed outside it (so shards encrypt in parallel), then sent as GSO trains per peer. */
+/* Encrypts what the TUN gave and the transit packets of this iteration: counters are reserved on the
+ * RCU-published keypairs, packets sealed without any lock (so shards encrypt in parallel), then sent as GSO
+ * trains per peer. */
 static void tun_to_udp(struct ny_dp_shard *s, const struct ny_io_pkt *in, int n, uint64_t now)
 {
 	static _Thread_local struct seal_group groups[NY_DP_SEGS];

@@ -11,6 +11,7 @@ struct ny_io_ops {
 	int (*recv_tun)(struct ny_io *io, struct ny_io_pkt *out, size_t n);
 	int (*send_udp)(struct ny_io *io, const struct ny_io_send *sends, size_t n);
 	int (*send_tun)(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n);
+	int (*send_tun_vec)(struct ny_io *io, const struct ny_io_vec *vecs, size_t n);
 	void (*destroy)(struct ny_io *io);
 };
 

@@ -138,6 +138,11 @@ int ny_io_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n)
 	return n ? io->ops->send_tun(io, pkts, n) : 0;
 }
 
+int ny_io_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, size_t n)
+{
+	return n ? io->ops->send_tun_vec(io, vecs, n) : 0;
+}
+
 void ny_io_wake(struct ny_io *io)
 {
 	uint64_t one = 1;

@@ -505,12 +505,13 @@ static size_t emit_alone(uint8_t *dst, const struct seg *s, unsigned int flags)
 	return NY_VNET_HDR_LEN + s->len;
 }
 
-/* Writes the group headed by h: its headers with the lengths of the whole, then every payload in order. */
-static size_t emit_group(uint8_t *dst, const struct seg *segs, const struct seg *h)
+/* Gives the head's headers (at ip, with NY_VNET_HDR_LEN bytes before it for the virtio-net header) the lengths of
+ * a super-packet of pos IP bytes, and the checksum state the kernel expects of one. */
+static void group_fix_headers(uint8_t *ip, const struct seg *segs, const struct seg *h, size_t pos)
 {
 	const struct layout *lay = &h->lay;
-	uint8_t *ip = dst + NY_VNET_HDR_LEN, *l4 = ip + lay->l4;
-	size_t pos = h->len, l4len;
+	uint8_t *l4 = ip + lay->l4;
+	size_t l4len;
 	struct ny_vnet_hdr vh = {
 		.flags = NY_VNET_HDR_F_NEEDS_CSUM,
 		.gso_size = (uint16_t)(h->len - lay->hlen),
@@ -524,14 +525,7 @@ static size_t emit_group(uint8_t *dst, const struct seg *segs, const struct seg 
 		vh.gso_type = NY_VNET_HDR_GSO_UDP_L4;
 	else
 		vh.gso_type = lay->ipv == 4 ? NY_VNET_HDR_GSO_TCPV4 : NY_VNET_HDR_GSO_TCPV6;
-	ny_offload_hdr_encode(dst, &vh);
-	memcpy(ip, h->ip, h->len);
-	for (uint16_t m = h->next; m != NO_SEG; m = segs[m].next) {
-		const struct seg *s = &segs[m];
-
-		memcpy(ip + pos, s->ip + lay->hlen, s->len - lay->hlen);
-		pos += s->len - lay->hlen;
-	}
+	ny_offload_hdr_encode(ip - NY_VNET_HDR_LEN, &vh);
 	if (lay->ipv == 4) {
 		put_be16(ip + 2, (uint16_t)pos);
 		ipv4_checksum_set(ip, lay->l4);
@@ -547,7 +541,85 @@ static size_t emit_group(uint8_t *dst, const struct seg *segs, const struct seg 
 	 * rest (Linux tcp_v4_send_check() / __tcp_v4_send_check() leave the same). */
 	sum = ny_csum_pseudo(lay->ipv, ip_src(ip, lay->ipv), ip_dst(ip, lay->ipv), lay->proto, (uint32_t)l4len);
 	put_be16(l4 + lay->csum_off, ny_csum_fold(sum));
+}
+
+/* Writes the group headed by h: its headers with the lengths of the whole, then every payload in order. */
+static size_t emit_group(uint8_t *dst, const struct seg *segs, const struct seg *h)
+{
+	const struct layout *lay = &h->lay;
+	uint8_t *ip = dst + NY_VNET_HDR_LEN;
+	size_t pos = h->len;
+
+	memcpy(ip, h->ip, h->len);
+	for (uint16_t m = h->next; m != NO_SEG; m = segs[m].next) {
+		const struct seg *s = &segs[m];
+
+		memcpy(ip + pos, s->ip + lay->hlen, s->len - lay->hlen);
+		pos += s->len - lay->hlen;
+	}
+	group_fix_headers(ip, segs, h, pos);
 	return NY_VNET_HDR_LEN + pos;
+}
+
+/* The same group without a copy: the head's own buffer gets the headers, the members' payloads stay where they
+ * are and are listed as pieces after it. Returns the number of pieces. */
+static size_t emit_group_in_place(struct ny_offload_pkt *pieces, const struct seg *segs, const struct seg *h)
+{
+	uint8_t *ip = (uint8_t *)h->ip;
+	size_t pos = h->len, n = 1;
+
+	for (uint16_t m = h->next; m != NO_SEG; m = segs[m].next) {
+		const struct seg *s = &segs[m];
+
+		pieces[n++] = (struct ny_offload_pkt){ (uint8_t *)s->ip + h->lay.hlen, s->len - h->lay.hlen };
+		pos += s->len - h->lay.hlen;
+	}
+	group_fix_headers(ip, segs, h, pos);
+	pieces[0] = (struct ny_offload_pkt){ ip - NY_VNET_HDR_LEN, NY_VNET_HDR_LEN + h->len };
+	return n;
+}
+
+static size_t emit_alone_in_place(struct ny_offload_pkt *piece, const struct seg *s, unsigned int flags)
+{
+	struct ny_vnet_hdr h = { 0 };
+	uint8_t *dst = (uint8_t *)s->ip - NY_VNET_HDR_LEN;
+
+	if (flags & NY_OFFLOAD_DATA_VALID)
+		h.flags = NY_VNET_HDR_F_DATA_VALID;
+	ny_offload_hdr_encode(dst, &h);
+	*piece = (struct ny_offload_pkt){ dst, NY_VNET_HDR_LEN + s->len };
+	return 1;
+}
+
+int ny_offload_coalesce_in_place(const struct ny_offload_pkt *in, size_t n_in, struct ny_offload_pkt *pieces,
+				 uint32_t *counts, size_t n_out, unsigned int flags)
+{
+	struct seg segs[NY_OFFLOAD_WINDOW];
+	size_t n = 0, used = 0;
+
+	if (n_out < n_in || n_in > (size_t)0x7fffffff)
+		return -ENOBUFS;
+	for (size_t base = 0; base < n_in; base += NY_OFFLOAD_WINDOW) {
+		size_t wn = n_in - base < NY_OFFLOAD_WINDOW ? n_in - base : NY_OFFLOAD_WINDOW;
+
+		for (size_t i = 0; i < wn; i++) {
+			segs[i].ip = in[base + i].data;
+			segs[i].len = in[base + i].len;
+		}
+		window_group(segs, wn, flags);
+		for (size_t i = 0; i < wn; i++) {
+			const struct seg *s = &segs[i];
+
+			if (s->member)
+				continue;
+			if (s->kind == SEG_MERGE && s->count > 1)
+				counts[n] = (uint32_t)emit_group_in_place(pieces + used, segs, s);
+			else
+				counts[n] = (uint32_t)emit_alone_in_place(pieces + used, s, flags);
+			used += counts[n++];
+		}
+	}
+	return (int)n;
 }
 
 int ny_offload_coalesce(const struct ny_offload_pkt *in, size_t n_in, struct ny_offload_pkt *out, size_t n_out,

@@ -78,6 +78,8 @@ struct uring_io {
 	struct send_slot *sends;
 	unsigned n_sends;
 	unsigned in_flight; /* sends submitted and not completed */
+	bool hold_udp;      /* queued sends read from UDP buffers: they must be done before recycle() */
+	bool armed;         /* the first receives are armed (by the shard's thread) */
 };
 
 static struct uring_io *uring_io(struct ny_io *io)
@@ -222,6 +224,33 @@ static unsigned reap(struct uring_io *u)
 	return n;
 }
 
+/* The first receives are armed by the shard's first wait, not at creation: io_uring runs a request's task work
+ * (the copy of each datagram a multishot recvmsg takes, a TUN read's retry) on the thread that submitted it. Armed
+ * by the main thread, they had it woken from sigwait for every batch and doing a tenth of the receive work. */
+static void arm_first(struct uring_io *u)
+{
+	for (unsigned i = 0; i < TUN_READS; i++)
+		arm_tun(u, i);
+	arm_udp(u);
+	arm_wake(u);
+	u->armed = true;
+}
+
+/* Reaps until every submitted send has completed. */
+static int drain_sends(struct uring_io *u)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	reap(u);
+	while (u->in_flight) {
+		if ((ret = io_uring_wait_cqe(&u->ring, &cqe)) < 0 && ret != -EINTR)
+			return ret;
+		reap(u);
+	}
+	return 0;
+}
+
 static int uring_wait(struct ny_io *io, int timeout_ms)
 {
 	struct uring_io *u = uring_io(io);
@@ -229,6 +258,18 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 	struct io_uring_cqe *cqe;
 	int ret;
 
+	if (!u->armed)
+		arm_first(u);
+	/* Gathered TUN writes (and transit packets sealed in place) point into UDP buffers: finish them before the
+	 * buffers go back to the kernel. They complete inline in the submit (TUN writes and UDP sends do not wait
+	 * here), so this costs one more io_uring_enter. */
+	if (u->hold_udp) {
+		u->hold_udp = false;
+		if ((ret = io_uring_submit(&u->ring)) < 0 && ret != -EINTR)
+			return ret;
+		if ((ret = drain_sends(u)) < 0)
+			return ret;
+	}
 	recycle(u);
 	/* Input left over from the last batch: hand the kernel our sends and re-arms, but do not sleep. */
 	if (u->n_udp_ready || u->n_tun_ready)
@@ -239,11 +280,8 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 		return ret;
 	reap(u);
 	/* The contract: send buffers are free once wait returns. Sends complete at once in practice. */
-	while (u->in_flight) {
-		if ((ret = io_uring_wait_cqe(&u->ring, &cqe)) < 0 && ret != -EINTR)
-			return ret;
-		reap(u);
-	}
+	if ((ret = drain_sends(u)) < 0)
+		return ret;
 	return (int)(u->n_udp_ready + u->n_tun_ready);
 }
 
@@ -289,6 +327,13 @@ static int uring_recv_tun(struct ny_io *io, struct ny_io_pkt *out, size_t n)
 	return (int)got;
 }
 
+static bool in_udp_bufs(const struct uring_io *u, const void *p)
+{
+	const uint8_t *b = p;
+
+	return b >= u->udp_bufs && b < u->udp_bufs + (size_t)UDP_BUFS * UDP_BUF_LEN;
+}
+
 static int uring_send_udp(struct ny_io *io, const struct ny_io_send *sends, size_t n)
 {
 	struct uring_io *u = uring_io(io);
@@ -312,8 +357,11 @@ static int uring_send_udp(struct ny_io *io, const struct ny_io_send *sends, size
 		io_uring_sqe_set_data64(sqe, pack(OP_UDP_SEND, u->n_sends++));
 		u->in_flight++;
 		io->stats.udp_tx_calls++;
-		for (unsigned j = 0; j < s->iovcnt; j++)
+		for (unsigned j = 0; j < s->iovcnt; j++) {
 			io->stats.udp_tx_bytes += s->iov[j].iov_len;
+			/* A transit packet re-sealed where it was received: sent before its buffer goes back. */
+			u->hold_udp |= in_udp_bufs(u, s->iov[j].iov_base);
+		}
 	}
 	io->stats.udp_tx_errors += n - done;
 	return (int)done;
@@ -337,12 +385,38 @@ static int uring_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t
 	return (int)done;
 }
 
+static int uring_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, size_t n)
+{
+	struct uring_io *u = uring_io(io);
+	size_t done = 0;
+
+	for (; done < n; done++) {
+		struct io_uring_sqe *sqe = sqe_get(u);
+
+		if (!sqe)
+			break;
+		io_uring_prep_writev(sqe, io->tun_fd, vecs[done].iov, vecs[done].iovcnt, 0);
+		io_uring_sqe_set_data64(sqe, pack(OP_TUN_WRITE, (uint32_t)done));
+		u->in_flight++;
+	}
+	u->hold_udp |= done > 0;
+	io->stats.tun_tx_errors += n - done;
+	return (int)done;
+}
+
 static void uring_destroy(struct ny_io *io)
 {
 	struct uring_io *u = uring_io(io);
 
-	if (u->ring_ok)
-		io_uring_queue_exit(&u->ring); /* cancels whatever is in flight */
+	if (u->ring_ok) {
+		/* Cancel what is in flight and wait for it here: io_uring_queue_exit() leaves that to a kernel workqueue,
+		 * and a TUN read still in flight keeps the queue's file, so the interface could outlive the shard (the
+		 * post_down hook must find it gone). Linux < 6.0 has no synchronous cancel: then it is as before. */
+		struct io_uring_sync_cancel_reg reg = { .flags = IORING_ASYNC_CANCEL_ANY, .timeout = { 1, 0 } };
+
+		io_uring_register_sync_cancel(&u->ring, &reg);
+		io_uring_queue_exit(&u->ring);
+	}
 	if (u->br)
 		munmap(u->br, u->br_len);
 	if (io->wake_fd >= 0)
@@ -355,20 +429,12 @@ static void uring_destroy(struct ny_io *io)
 
 static int uring_start(struct ny_io *io)
 {
-	struct uring_io *u = uring_io(io);
-	int ret;
-
 	/* io_uring honours O_NONBLOCK by failing with -EAGAIN instead of waiting: the ring must own the waiting. */
-	if ((ret = ny_io_fd_set_nonblocking(io->tun_fd, false)) < 0 ||
-	    (ret = ny_io_fd_set_nonblocking(io->udp_fd, false)) < 0)
-		return ret;
-	for (unsigned i = 0; i < TUN_READS; i++)
-		arm_tun(u, i);
-	arm_udp(u);
-	arm_wake(u);
-	ret = io_uring_submit(&u->ring);
-	return ret < 0 ? ret : 0;
+	int ret = ny_io_fd_set_nonblocking(io->tun_fd, false);
+
+	return ret < 0 ? ret : ny_io_fd_set_nonblocking(io->udp_fd, false);
 }
+
 
 static const struct ny_io_ops URING_OPS = {
 	.start = uring_start,
@@ -377,6 +443,7 @@ static const struct ny_io_ops URING_OPS = {
 	.recv_tun = uring_recv_tun,
 	.send_udp = uring_send_udp,
 	.send_tun = uring_send_tun,
+	.send_tun_vec = uring_send_tun_vec,
 	.destroy = uring_destroy,
 };
 
@@ -434,7 +501,13 @@ int ny_io_uring_create(struct ny_io **out, const char **why)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
+	/* Completions (a TUN read that found data, a send done) are finished as task work on the shard's thread. By
+	 * default the kernel interrupts the thread with an IPI to run it at once; COOP_TASKRUN (Linux 5.19) lets it
+	 * wait for the shard's next io_uring_enter, which comes within one batch anyway, and TASKRUN_FLAG tells
+	 * liburing when such work is pending so a submit picks it up. Older kernels refuse the flags: go without. */
+	ret = io_uring_queue_init(RING_ENTRIES, &u->ring, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+	if (ret == -EINVAL)
+		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
 	if (ret < 0) {
 		*why = ret == -EPERM || ret == -ENOSYS ?
 			"io_uring is disabled here (kernel.io_uring_disabled or a seccomp filter)" :

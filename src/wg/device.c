@@ -35,19 +35,29 @@ int ny_wg_device_init(struct ny_wg_device *dev, const uint8_t private_key[NY_KEY
 	return 0;
 }
 
-static void peer_free(struct ny_wg_peer *peer)
+/* Unlinks the peer's keypairs and handshake and retires it: readers that found one of its keypairs may still
+ * follow the keypair to the peer until a grace period has passed. */
+static void peer_retire(struct ny_wg_peer *peer)
 {
+	struct ny_wg_device *dev = peer->device;
+
 	ny_wg_keypairs_clear(peer);
-	ny_wg_handshake_zero(peer->device, &peer->handshake);
-	ny_crypto_wipe(peer, sizeof(*peer));
-	free(peer);
+	ny_wg_handshake_zero(dev, &peer->handshake);
+	ny_crypto_wipe(peer->preshared_key, sizeof(peer->preshared_key));
+	ny_crypto_wipe(peer->static_static, sizeof(peer->static_static));
+	peer->retired_next = dev->retired.peers;
+	dev->retired.peers = peer;
 }
 
 void ny_wg_device_destroy(struct ny_wg_device *dev)
 {
+	struct ny_wg_retired retired;
+
 	for (size_t i = 0; i < dev->peer_count; i++)
-		peer_free(dev->peers[i]);
+		peer_retire(dev->peers[i]);
 	free(dev->peers);
+	ny_wg_device_take_retired(dev, &retired);
+	ny_wg_retired_free(&retired);
 	ny_crypto_wipe(dev, sizeof(*dev));
 }
 
@@ -100,7 +110,7 @@ void ny_wg_device_remove_peer(struct ny_wg_device *dev, struct ny_wg_peer *peer)
 	for (size_t i = 0; i < dev->peer_count; i++) {
 		if (dev->peers[i] == peer) {
 			dev->peers[i] = dev->peers[--dev->peer_count];
-			peer_free(peer);
+			peer_retire(peer);
 			return;
 		}
 	}
@@ -125,7 +135,7 @@ static void drop(struct ny_wg_device *dev, struct ny_wg_rx *rx, enum ny_wg_drop 
 	rx->peer = NULL;
 	rx->actions = 0;
 	rx->reply_len = 0;
-	dev->stats.drops[reason]++;
+	atomic_fetch_add_explicit(&dev->stats.drops[reason], 1, memory_order_relaxed);
 }
 
 /* Initiation accepted: answer with a response and derive the responder's keypair (it waits as `next`). */

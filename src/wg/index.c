@@ -1,12 +1,23 @@
 /* The receiver-index table: maps the 32-bit index a peer puts in responses, cookie replies and transport data to
  * our handshake or keypair. Entries are embedded in their owners (no allocation); indices are random so that an
- * observer cannot link sessions. Context: owner thread. */
+ * observer cannot link sessions. Context: owner thread changes it; lookups also run on RCU readers (the transport
+ * path), so chains are changed with release stores and read with acquire loads (struct ny_wg_index_table). */
 #include "nylon/wg.h"
 
 static struct ny_wg_index_entry **bucket(const struct ny_wg_device *dev, uint32_t index)
 {
 	/* Indices are uniformly random, so their low bits spread well. */
 	return (struct ny_wg_index_entry **)&dev->index_table.buckets[index % NY_WG_INDEX_BUCKETS];
+}
+
+static uint32_t entry_index(const struct ny_wg_index_entry *e)
+{
+	return __atomic_load_n(&e->index, __ATOMIC_RELAXED);
+}
+
+static unsigned entry_kind(const struct ny_wg_index_entry *e)
+{
+	return __atomic_load_n(&e->kind, __ATOMIC_RELAXED);
 }
 
 static bool index_in_use(const struct ny_wg_device *dev, uint32_t index)
@@ -22,11 +33,12 @@ static void link_entry(struct ny_wg_device *dev, struct ny_wg_index_entry *entry
 {
 	struct ny_wg_index_entry **head = bucket(dev, index);
 
-	entry->index = index;
-	entry->kind = kind;
+	__atomic_store_n(&entry->index, index, __ATOMIC_RELAXED);
+	__atomic_store_n(&entry->kind, (unsigned)kind, __ATOMIC_RELAXED);
 	entry->peer = peer;
-	entry->next = *head;
-	*head = entry;
+	ny_rcu_assign_pointer(entry->next, *head);
+	/* The release store publishes the entry and, through it, whatever its owner wrote before (a keypair's keys). */
+	ny_rcu_assign_pointer(*head, entry);
 	entry->hashed = true;
 }
 
@@ -61,19 +73,19 @@ void ny_wg_index_remove(struct ny_wg_device *dev, struct ny_wg_index_entry *entr
 		return;
 	for (struct ny_wg_index_entry **p = bucket(dev, entry->index); *p; p = &(*p)->next) {
 		if (*p == entry) {
-			*p = entry->next;
+			/* entry->next stays: a reader standing on the entry walks on to the rest of the chain. */
+			ny_rcu_assign_pointer(*p, entry->next);
 			break;
 		}
 	}
-	entry->next = NULL;
 	entry->hashed = false;
 }
 
 struct ny_wg_index_entry *ny_wg_index_lookup(const struct ny_wg_device *dev, uint32_t index,
 					     unsigned kind_mask)
 {
-	for (struct ny_wg_index_entry *e = *bucket(dev, index); e; e = e->next)
-		if (e->index == index && (e->kind & kind_mask))
+	for (struct ny_wg_index_entry *e = ny_rcu_dereference(*bucket(dev, index)); e; e = ny_rcu_dereference(e->next))
+		if (entry_index(e) == index && (entry_kind(e) & kind_mask))
 			return e;
 	return NULL;
 }

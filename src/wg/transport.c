@@ -1,5 +1,6 @@
 /* Transport data (whitepaper §5.4.6): batches of packets of one peer sealed with one keypair, counters reserved
- * a batch at a time; batches received on one keypair opened, replay-checked and accounted in one pass. */
+ * a batch at a time; batches received on one keypair opened, replay-checked and accounted in one pass. Everything
+ * but the confirmation of a `next` keypair runs on RCU readers without a lock (wg.h). */
 #include "nylon/wg.h"
 
 #include <errno.h>
@@ -21,10 +22,12 @@ static uint32_t keep_key_fresh_receive(struct ny_wg_peer *peer, const struct ny_
 {
 	const uint64_t limit = NY_WG_REJECT_AFTER_TIME - NY_WG_KEEPALIVE_TIMEOUT - NY_WG_REKEY_TIMEOUT;
 
-	if (kp != peer->keypairs.current || !kp->is_initiator || now - kp->birth < limit ||
-	    peer->timers.sent_lastminute_handshake)
+	if (!kp->is_initiator || now - kp->birth < limit || kp != ny_rcu_dereference(peer->keypairs.current) ||
+	    atomic_load_explicit(&peer->timers.sent_lastminute_handshake, memory_order_relaxed))
 		return 0;
-	peer->timers.sent_lastminute_handshake = true;
+	/* Once per session, whichever thread gets here first. */
+	if (atomic_exchange_explicit(&peer->timers.sent_lastminute_handshake, true, memory_order_relaxed))
+		return 0;
 	return ny_wg_timers_want_initiation(peer, now, false);
 }
 
@@ -41,7 +44,7 @@ int ny_wg_transport_reserve(struct ny_wg_peer *peer, size_t n, uint64_t now, str
 	}
 	counter = atomic_fetch_add_explicit(&kp->send_counter, n, memory_order_relaxed);
 	if (counter + n > NY_WG_REJECT_AFTER_MESSAGES || counter + n < counter) {
-		kp->valid = false;
+		atomic_store_explicit(&kp->valid, false, memory_order_relaxed);
 		*actions = ny_wg_timers_want_initiation(peer, now, false);
 		return -ENOKEY;
 	}
@@ -82,7 +85,7 @@ int ny_wg_transport_seal(const struct ny_wg_seal_job *job, struct ny_aead_ctx *a
 void ny_wg_transport_sent(struct ny_wg_peer *peer, const struct ny_wg_seal_job *job, uint64_t bytes, bool data,
 			  uint64_t now, uint32_t *actions)
 {
-	peer->stats.tx_bytes += bytes;
+	atomic_fetch_add_explicit(&peer->stats.tx_bytes, bytes, memory_order_relaxed);
 	ny_wg_timers_any_authenticated_packet_traversal(peer, now);
 	ny_wg_timers_any_authenticated_packet_sent(peer, now);
 	if (data)
@@ -124,12 +127,12 @@ struct ny_wg_keypair *ny_wg_transport_lookup(struct ny_wg_device *dev, const uin
 	struct ny_wg_index_entry *entry;
 
 	if (ny_wg_message_classify(msg, len) != NY_WG_MSG_DATA) {
-		dev->stats.drops[NY_WG_DROP_MALFORMED]++;
+		atomic_fetch_add_explicit(&dev->stats.drops[NY_WG_DROP_MALFORMED], 1, memory_order_relaxed);
 		return NULL;
 	}
 	entry = ny_wg_index_lookup(dev, ny_wg_le32_load(msg + 4), NY_WG_INDEX_KEYPAIR);
 	if (!entry) {
-		dev->stats.drops[NY_WG_DROP_UNKNOWN_INDEX]++;
+		atomic_fetch_add_explicit(&dev->stats.drops[NY_WG_DROP_UNKNOWN_INDEX], 1, memory_order_relaxed);
 		return NULL;
 	}
 	return (struct ny_wg_keypair *)((uint8_t *)entry - offsetof(struct ny_wg_keypair, entry));
@@ -175,31 +178,35 @@ static enum ny_wg_drop open_one(struct ny_wg_keypair *kp, struct ny_aead_ctx *ae
 	return NY_WG_DROP_NONE;
 }
 
+static void count_drops(struct ny_wg_device *dev, enum ny_wg_drop why, uint64_t n)
+{
+	atomic_fetch_add_explicit(&dev->stats.drops[why], n, memory_order_relaxed);
+}
+
 int ny_wg_transport_open_begin(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_wg_packet *pkts,
 			       size_t n, uint64_t now, struct ny_wg_open_job *job)
 {
-	if (!kp->valid || now - kp->birth >= NY_WG_REJECT_AFTER_TIME) {
+	if (!atomic_load_explicit(&kp->valid, memory_order_relaxed) || now - kp->birth >= NY_WG_REJECT_AFTER_TIME) {
 		for (size_t i = 0; i < n; i++)
 			pkts[i].drop = NY_WG_DROP_KEY_EXPIRED;
-		dev->stats.drops[NY_WG_DROP_KEY_EXPIRED] += n;
+		count_drops(dev, NY_WG_DROP_KEY_EXPIRED, n);
 		return -EKEYEXPIRED;
 	}
 	job->kp = kp;
-	memcpy(job->key, kp->recv_key, sizeof(job->key));
-	ny_wg_keypair_get(kp);
+	job->accepted = 0;
 	return 0;
 }
 
 void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
 			  size_t n)
 {
-	ny_aead_set_key(aead, job->key);
+	ny_aead_set_key(aead, job->kp->recv_key);
 	for (size_t i = 0; i < n; i++)
 		pkts[i].drop = open_one(job->kp, aead, &pkts[i]);
 }
 
-int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
-			     size_t n, uint64_t now, uint32_t *actions)
+bool ny_wg_transport_open_account(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
+				  size_t n, uint64_t now, uint32_t *actions)
 {
 	struct ny_wg_keypair *kp = job->kp;
 	struct ny_wg_peer *peer = ny_wg_keypair_peer(kp);
@@ -214,7 +221,7 @@ int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *jo
 		if (p->drop == NY_WG_DROP_NONE && !replay_check(kp, ny_wg_le64_load(p->buf + 8)))
 			p->drop = NY_WG_DROP_REPLAY;
 		if (p->drop != NY_WG_DROP_NONE) {
-			dev->stats.drops[p->drop]++;
+			count_drops(dev, p->drop, 1);
 			continue;
 		}
 		accepted++;
@@ -222,22 +229,36 @@ int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *jo
 		p->len -= NY_WG_DATA_HEADER_LEN + NY_AEAD_TAG_LEN;
 		data |= p->len > 0;
 	}
-	if (accepted) {
-		peer->stats.rx_bytes += bytes;
-		if (ny_wg_keypairs_received_with(peer, kp)) {
-			ny_wg_timers_handshake_complete(peer, now);
-			*actions |= NY_WG_ACTION_SEND_STAGED;
-		}
-		*actions |= keep_key_fresh_receive(peer, kp, now);
-		ny_wg_timers_any_authenticated_packet_received(peer, now);
-		ny_wg_timers_any_authenticated_packet_traversal(peer, now);
-		if (data)
-			ny_wg_timers_data_received(peer, now);
+	job->accepted = accepted;
+	if (!accepted)
+		return false;
+	atomic_fetch_add_explicit(&peer->stats.rx_bytes, bytes, memory_order_relaxed);
+	*actions |= keep_key_fresh_receive(peer, kp, now);
+	ny_wg_timers_any_authenticated_packet_received(peer, now);
+	ny_wg_timers_any_authenticated_packet_traversal(peer, now);
+	if (data)
+		ny_wg_timers_data_received(peer, now);
+	/* The first packet on `next` proves the initiator has it: rotating it in is the owner's. */
+	return kp == ny_rcu_dereference(peer->keypairs.next);
+}
+
+void ny_wg_transport_confirm(struct ny_wg_keypair *kp, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_peer *peer = ny_wg_keypair_peer(kp);
+
+	if (ny_wg_keypairs_received_with(peer, kp)) {
+		ny_wg_timers_handshake_complete(peer, now);
+		*actions |= NY_WG_ACTION_SEND_STAGED;
 	}
-	ny_crypto_wipe(job->key, sizeof(job->key));
-	ny_wg_keypair_put(dev, kp);
+}
+
+int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
+			     size_t n, uint64_t now, uint32_t *actions)
+{
+	if (ny_wg_transport_open_account(dev, job, pkts, n, now, actions))
+		ny_wg_transport_confirm(job->kp, now, actions);
 	job->kp = NULL;
-	return accepted;
+	return job->accepted;
 }
 
 int ny_wg_transport_decrypt_batch(struct ny_wg_device *dev, struct ny_wg_keypair *kp, struct ny_aead_ctx *aead,

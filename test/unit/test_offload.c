@@ -650,11 +650,44 @@ static void batch_add_run(struct batch *b, struct spec *s, size_t n, size_t plen
 	}
 }
 
+/* ny_offload_coalesce_in_place() on a copy of the inputs (each with headroom for the vnet header) must gather
+ * exactly what ny_offload_coalesce() copied into its arena. */
+static void check_in_place_matches(const struct batch *b, int n_out, unsigned int flags)
+{
+	const size_t stride = SEG_CAP + NY_VNET_HDR_LEN + 6;
+	uint8_t *mem = malloc(b->n * stride), *joined = malloc(256 * SEG_CAP);
+	struct ny_offload_pkt in[256], pieces[256];
+	uint32_t counts[256];
+	size_t piece = 0;
+	int n;
+
+	cr_assert(mem && joined);
+	for (size_t i = 0; i < b->n; i++) {
+		in[i] = (struct ny_offload_pkt){ mem + i * stride + stride - SEG_CAP, b->in[i].len };
+		memcpy(in[i].data, b->in[i].data, b->in[i].len);
+	}
+	n = ny_offload_coalesce_in_place(in, b->n, pieces, counts, 256, flags);
+	cr_assert_eq(n, n_out, "in place: %d outputs, copying: %d", n, n_out);
+	for (int k = 0; k < n; k++) {
+		size_t len = 0;
+
+		for (uint32_t j = 0; j < counts[k]; j++, piece++) {
+			memcpy(joined + len, pieces[piece].data, pieces[piece].len);
+			len += pieces[piece].len;
+		}
+		cr_assert_eq(len, b->out[k].len, "output %d: %zu bytes in place, %zu copied", k, len, b->out[k].len);
+		cr_assert_eq(memcmp(joined, b->out[k].data, len), 0, "output %d differs in place", k);
+	}
+	free(mem);
+	free(joined);
+}
+
 static int batch_coalesce(struct batch *b, unsigned int flags)
 {
 	int n = ny_offload_coalesce(b->in, b->n, b->out, 256, b->arena, b->arena_cap, flags);
 
 	cr_assert_geq(n, 0, "coalesce: %d", n);
+	check_in_place_matches(b, n, flags);
 	return n;
 }
 

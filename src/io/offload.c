@@ -494,6 +494,19 @@ static void window_group(struct seg *segs, size_t n, unsigned int flags)
 	}
 }
 
+/* Loads the next window (at most NY_OFFLOAD_WINDOW of the left packets) into segs and groups it. Its size. */
+static inline size_t window_load(struct seg *segs, const struct ny_offload_pkt *in, size_t left, unsigned int flags)
+{
+	size_t wn = left < NY_OFFLOAD_WINDOW ? left : NY_OFFLOAD_WINDOW;
+
+	for (size_t i = 0; i < wn; i++) {
+		segs[i].ip = in[i].data;
+		segs[i].len = in[i].len;
+	}
+	window_group(segs, wn, flags);
+	return wn;
+}
+
 static size_t emit_alone(uint8_t *dst, const struct seg *s, unsigned int flags)
 {
 	struct ny_vnet_hdr h = { 0 };
@@ -600,13 +613,8 @@ int ny_offload_coalesce_in_place(const struct ny_offload_pkt *in, size_t n_in, s
 	if (n_out < n_in || n_in > (size_t)0x7fffffff)
 		return -ENOBUFS;
 	for (size_t base = 0; base < n_in; base += NY_OFFLOAD_WINDOW) {
-		size_t wn = n_in - base < NY_OFFLOAD_WINDOW ? n_in - base : NY_OFFLOAD_WINDOW;
+		size_t wn = window_load(segs, in + base, n_in - base, flags);
 
-		for (size_t i = 0; i < wn; i++) {
-			segs[i].ip = in[base + i].data;
-			segs[i].len = in[base + i].len;
-		}
-		window_group(segs, wn, flags);
 		for (size_t i = 0; i < wn; i++) {
 			const struct seg *s = &segs[i];
 
@@ -638,13 +646,8 @@ int ny_offload_coalesce(const struct ny_offload_pkt *in, size_t n_in, struct ny_
 	if (need > arena_cap)
 		return -ENOBUFS;
 	for (size_t base = 0; base < n_in; base += NY_OFFLOAD_WINDOW) {
-		size_t wn = n_in - base < NY_OFFLOAD_WINDOW ? n_in - base : NY_OFFLOAD_WINDOW;
+		size_t wn = window_load(segs, in + base, n_in - base, flags);
 
-		for (size_t i = 0; i < wn; i++) {
-			segs[i].ip = in[base + i].data;
-			segs[i].len = in[base + i].len;
-		}
-		window_group(segs, wn, flags);
 		for (size_t i = 0; i < wn; i++) {
 			const struct seg *s = &segs[i];
 

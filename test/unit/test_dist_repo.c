@@ -19,6 +19,7 @@
 #include "nylon/conf.h"
 #include "nylon/crypto.h"
 #include "nylon/dist.h"
+#include "loopback.h"
 
 #define ERR_LEN 512
 
@@ -196,18 +197,10 @@ static void *serve_one(void *arg)
 
 static void server_start(struct http_server *s, const char *status, bool content_length, size_t body_len)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-
 	s->status = status;
 	s->content_length = content_length;
 	s->body_len = body_len;
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(s->fd, 0);
-	cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(s->fd, 1), 0);
-	cr_assert_eq(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-	s->port = ntohs(a.sin_port);
+	s->fd = loopback_socket(SOCK_STREAM, 1, &s->port);
 	cr_assert_eq(pthread_create(&s->thread, NULL, serve_one, s), 0);
 }
 

@@ -23,6 +23,7 @@
 #include "nylon/dist.h"
 #include "nylon/dns.h"
 #include "nylon/health.h"
+#include "loopback.h"
 
 /* ---- the responder ---- */
 
@@ -199,14 +200,7 @@ static void *responder(void *arg)
 
 static void responder_start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-
-	srv.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	cr_assert_geq(srv.fd, 0);
-	cr_assert_eq(bind(srv.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(srv.fd, (struct sockaddr *)&a, &len), 0);
-	srv.port = ntohs(a.sin_port);
+	srv.fd = loopback_socket(SOCK_DGRAM, 0, &srv.port);
 	srv.n_rrs = 0;
 	srv.queries = 0;
 	atomic_store(&srv.stop, false);
@@ -666,17 +660,12 @@ static void *web_main(void *arg)
 
 static uint16_t web_start(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
+	uint16_t port;
 
-	web.fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_geq(web.fd, 0);
-	cr_assert_eq(bind(web.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(web.fd, 8), 0);
-	cr_assert_eq(getsockname(web.fd, (struct sockaddr *)&a, &len), 0);
+	web.fd = loopback_socket(SOCK_STREAM, 8, &port);
 	atomic_store(&web.stop, false);
 	cr_assert_eq(pthread_create(&web.thread, NULL, web_main, NULL), 0);
-	return ntohs(a.sin_port);
+	return port;
 }
 
 static void web_stop(void)

@@ -17,6 +17,7 @@
 #include "nylon/conf.h"
 #include "nylon/health.h"
 #include "nylon/route.h"
+#include "loopback.h"
 
 /* ---- metric mapping ---- */
 
@@ -226,15 +227,7 @@ static void *server_main(void *arg)
 
 static void server_start(struct server *s)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(s->fd, 0);
-	cr_assert_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(listen(s->fd, 16), 0);
-	cr_assert_eq(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-	s->port = ntohs(a.sin_port);
+	s->fd = loopback_socket(SOCK_STREAM, 16, &s->port);
 	atomic_init(&s->requests, 0);
 	cr_assert_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
 }

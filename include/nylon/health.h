@@ -60,9 +60,6 @@ void ny_health_icmp_build(uint8_t buf[NY_HEALTH_ICMP_LEN], int family, uint16_t 
  * message (the kernel has verified its checksum). Every read is bounds-checked; anything else is false. */
 bool ny_health_icmp_match(const uint8_t *buf, size_t len, int family, uint16_t id, uint16_t seq);
 
-/* The RFC 1071 Internet checksum of buf. */
-uint16_t ny_health_checksum(const uint8_t *buf, size_t len);
-
 /* ---- probes (blocking; stop_fd readable = give up at once) ---- */
 
 /* One ping round to dst: up to attempts echo requests, each waited for timeout_ns. 0 with *rtt_ns on a reply;

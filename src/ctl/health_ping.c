@@ -17,6 +17,7 @@
 #include "nylon/base.h"
 #include "nylon/conf.h"
 #include "nylon/health.h"
+#include "nylon/offload.h"
 
 #define ICMP4_ECHO_REQUEST 8
 #define ICMP4_ECHO_REPLY 0
@@ -24,19 +25,6 @@
 #define ICMP6_ECHO_REP 129
 
 static const uint8_t payload_magic[NY_HEALTH_ICMP_PAYLOAD] = "nylon-health-chk"; /* no NUL: 16 bytes */
-
-uint16_t ny_health_checksum(const uint8_t *buf, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)buf[i] << 8 | buf[i + 1];
-	if (len & 1)
-		sum += (uint32_t)buf[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 void ny_health_icmp_build(uint8_t buf[NY_HEALTH_ICMP_LEN], int family, uint16_t id, uint16_t seq)
 {
@@ -52,7 +40,7 @@ void ny_health_icmp_build(uint8_t buf[NY_HEALTH_ICMP_LEN], int family, uint16_t 
 	memcpy(buf + 8, payload_magic, NY_HEALTH_ICMP_PAYLOAD);
 	if (family == AF_INET6)
 		return;
-	sum = ny_health_checksum(buf, NY_HEALTH_ICMP_LEN);
+	sum = ny_csum_finish(ny_csum_partial(buf, NY_HEALTH_ICMP_LEN, 0));
 	buf[2] = (uint8_t)(sum >> 8);
 	buf[3] = (uint8_t)sum;
 }
@@ -75,7 +63,7 @@ bool ny_health_icmp_match(const uint8_t *buf, size_t len, int family, uint16_t i
 	if (len < 8 || buf[0] != want || buf[1] != 0)
 		return false;
 	/* A valid checksum sums to 0 over the whole message, the checksum field included. */
-	if (family == AF_INET && ny_health_checksum(buf, len) != 0)
+	if (family == AF_INET && ny_csum_finish(ny_csum_partial(buf, len, 0)) != 0)
 		return false;
 	return ((uint16_t)(buf[4] << 8 | buf[5])) == id && ((uint16_t)(buf[6] << 8 | buf[7])) == seq;
 }

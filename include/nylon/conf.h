@@ -185,7 +185,11 @@ struct ny_conf_central {
  * address expansion or the cross-field validation. */
 int ny_conf_central_parse(struct ny_conf_central **out, const char *name, const char *text, size_t len,
 			  struct ny_conf_report *r);
-/* Reads the file (at most 1 MiB), parses, expands addresses and validates. */
+/* Parses central text, expands addresses and validates (reference §2.2: expansion before validation on every
+ * load, seal and apply). 0 with *out set, else an error (-EINVAL when the report gained errors) and *out NULL. */
+int ny_conf_central_load_text(struct ny_conf_central **out, const char *name, const char *text, size_t len,
+			      struct ny_conf_report *r);
+/* Reads the file (at most 1 MiB) and loads its text with ny_conf_central_load_text(). */
 int ny_conf_central_load(struct ny_conf_central **out, const char *path, struct ny_conf_report *r);
 /* Address expansion (reference §2.2): each address becomes a static /32 or /128 prefix, metric 0, put first
  * unless the same prefix is already listed. Idempotent. 0 or -ENOMEM. */

@@ -222,16 +222,11 @@ static int validate_text(const char *name, const char *text, size_t len, bool qu
 	int ret;
 
 	ny_conf_report_init(&r);
-	ret = ny_conf_central_parse(&c, name, text, len, &r);
-	if (ret == 0)
-		ret = ny_conf_central_expand(c);
-	if (ret == 0)
-		ret = ny_conf_central_validate(c, &r);
-	if (ret || r.n_errors) {
+	ret = ny_conf_central_load_text(&c, name, text, len, &r);
+	if (ret) {
 		if (r.n_errors == 0)
-			fprintf(stderr, "Error: %s: %s\n", name, strerror(ret ? -ret : EINVAL));
+			fprintf(stderr, "Error: %s: %s\n", name, strerror(-ret));
 		ny_cli_print_report(&r);
-		ret = ret ? ret : -EINVAL;
 	} else if (!quiet) {
 		ny_cli_print_report(&r);
 	}

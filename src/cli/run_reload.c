@@ -113,11 +113,7 @@ static int load_text(struct ny_run_reload *rl, const char *name, const char *tex
 	int ret;
 
 	ny_conf_report_init(&r);
-	ret = ny_conf_central_parse(next, name, text, len, &r);
-	if (ret == 0)
-		ret = ny_conf_central_expand(*next);
-	if (ret == 0)
-		ret = ny_conf_central_validate(*next, &r);
+	ret = ny_conf_central_load_text(next, name, text, len, &r);
 	if (ret == 0)
 		ret = ny_conf_node_validate(rl->node, *next, &r);
 	if (ret == 0 && r.n_errors)

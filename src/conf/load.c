@@ -57,9 +57,29 @@ out:
 	return ret;
 }
 
+int ny_conf_central_load_text(struct ny_conf_central **out, const char *name, const char *text, size_t len,
+			      struct ny_conf_report *r)
+{
+	size_t errors = r->n_errors;
+	int ret;
+
+	*out = NULL;
+	ret = ny_conf_central_parse(out, name, text, len, r);
+	if (ret == 0)
+		ret = ny_conf_central_expand(*out);
+	if (ret == 0)
+		ret = ny_conf_central_validate(*out, r);
+	if (ret == 0 && r->n_errors > errors)
+		ret = -EINVAL;
+	if (ret) {
+		ny_conf_central_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
 int ny_conf_central_load(struct ny_conf_central **out, const char *path, struct ny_conf_report *r)
 {
-	struct ny_conf_central *c = NULL;
 	char *text;
 	size_t len;
 	int ret;
@@ -68,20 +88,9 @@ int ny_conf_central_load(struct ny_conf_central **out, const char *path, struct 
 	ret = ny_conf_read_file(path, &text, &len, r);
 	if (ret)
 		return ret;
-	ret = ny_conf_central_parse(&c, path, text, len, r);
+	ret = ny_conf_central_load_text(out, path, text, len, r);
 	free(text);
-	if (ret)
-		return ret;
-	/* reference §2.2: expansion runs before validation on every load. */
-	ret = ny_conf_central_expand(c);
-	if (!ret)
-		ret = ny_conf_central_validate(c, r);
-	if (ret) {
-		ny_conf_central_free(c);
-		return ret;
-	}
-	*out = c;
-	return 0;
+	return ret;
 }
 
 int ny_conf_node_load(struct ny_conf_node **out, const char *path, const struct ny_conf_central *central,

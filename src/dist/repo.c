@@ -31,23 +31,12 @@ static int load_text(const char *name, const char *yaml, size_t len, struct ny_c
 	struct ny_conf_report r;
 	int ret;
 
-	*central = NULL;
 	ny_conf_report_init(&r);
-	ret = ny_conf_central_parse(central, name, yaml, len, &r);
-	if (ret == 0)
-		ret = ny_conf_central_expand(*central);
-	if (ret == 0)
-		ret = ny_conf_central_validate(*central, &r);
-	if (ret == 0 && r.n_errors)
-		ret = -EINVAL;
-	if (ret < 0) {
-		if (ret == -ENOMEM)
-			snprintf(err, err_len, "out of memory");
-		else
-			ny_conf_report_first_error(&r, err, err_len);
-		ny_conf_central_free(*central);
-		*central = NULL;
-	}
+	ret = ny_conf_central_load_text(central, name, yaml, len, &r);
+	if (ret == -ENOMEM)
+		snprintf(err, err_len, "out of memory");
+	else if (ret < 0)
+		ny_conf_report_first_error(&r, err, err_len);
 	ny_conf_report_free(&r);
 	return ret;
 }

@@ -801,6 +801,22 @@ static int report_health(void *arg, struct ny_health_monitor *m, const struct ny
 	return ny_dp_routing_call(arg, apply_health, &r, HEALTH_CALL_MS);
 }
 
+/* Hands this node's prefixes to the monitors (ny_health_set: a monitor per checked prefix, kept ones run on),
+ * unless there are none yet. Returns which prefixes kept a running monitor (free()), NULL when out of memory; a
+ * failure is logged. */
+static bool *set_monitors(struct ny_dp_routing *rt, const struct ny_conf_peer *self)
+{
+	bool *kept = calloc(self->n_prefixes ? self->n_prefixes : 1, sizeof(*kept));
+	int ret = kept ? 0 : -ENOMEM;
+
+	if (kept && rt->health)
+		ret = ny_health_set(rt->health, self->prefixes, self->n_prefixes, kept);
+	if (ret < 0 && ret != -ESHUTDOWN)
+		ny_log_error("health", "cannot start every health check: %s; those prefixes are not advertised",
+			     strerror(-ret));
+	return kept;
+}
+
 /* Starts a monitor per checked prefix of this node whose check is new or changed (kept ones run on) and holds
  * those prefixes at INF until their first success. With reconfigured set (live apply), static prefixes get their
  * configured metric again: one that was health-checked before would otherwise keep the router's last health
@@ -808,13 +824,8 @@ static int report_health(void *arg, struct ny_health_monitor *m, const struct ny
 static void sync_health(struct ny_dp_routing *rt, bool reconfigured, uint64_t now)
 {
 	const struct ny_conf_peer *self = ny_conf_central_peer(rt->node->central, rt->node->self);
-	bool *kept = calloc(self->n_prefixes ? self->n_prefixes : 1, sizeof(*kept));
-	int ret = -ENOMEM;
+	bool *kept = set_monitors(rt, self);
 
-	if (kept && rt->health && (ret = ny_health_set(rt->health, self->prefixes, self->n_prefixes, kept)) < 0 &&
-	    ret != -ESHUTDOWN)
-		ny_log_error("health", "cannot start every health check: %s; those prefixes are not advertised",
-			     strerror(-ret));
 	for (size_t j = 0; j < self->n_prefixes; j++) {
 		const struct ny_conf_prefix *p = &self->prefixes[j];
 
@@ -832,14 +843,7 @@ static void sync_health(struct ny_dp_routing *rt, bool reconfigured, uint64_t no
  * setup_router). Only the monitor set is touched here: the router belongs to the running thread. */
 static void start_health(struct ny_dp_routing *rt)
 {
-	const struct ny_conf_peer *self = ny_conf_central_peer(rt->node->central, rt->node->self);
-	bool *kept = calloc(self->n_prefixes ? self->n_prefixes : 1, sizeof(*kept));
-	int ret = -ENOMEM;
-
-	if (!kept || (ret = ny_health_set(rt->health, self->prefixes, self->n_prefixes, kept)) < 0)
-		ny_log_error("health", "cannot start every health check: %s; those prefixes are not advertised",
-			     strerror(-ret));
-	free(kept);
+	free(set_monitors(rt, ny_conf_central_peer(rt->node->central, rt->node->self)));
 }
 
 static int setup_router(struct ny_dp_routing *rt, uint64_t now)

@@ -56,7 +56,8 @@ int ny_dist_load(const char *url, const uint8_t key[NY_KEY_LEN], const atomic_bo
 	ret = ny_bundle_open(body, body_len, key, yaml, yaml_len, why, sizeof(why));
 	free(body);
 	if (ret < 0) {
-		snprintf(err, err_len, "%s: %s", url, why);
+		if ((size_t)snprintf(err, err_len, "%s: %s", url, why) >= err_len && err_len > 4)
+			memcpy(err + err_len - 4, "...", 4); /* a cut message says so */
 		return ret;
 	}
 	if ((ret = load_text(url, *yaml, *yaml_len, central, err, err_len)) < 0) { /* names url itself */

@@ -4,18 +4,23 @@
  * Threads and what they own:
  * - shard i: its ny_io (TUN queue + UDP socket), its buffers and counters. It reads and writes packets in
  *   batches; keypair lookups, sealing, opening, replay windows and the engine's timers run lock-free on the
- *   RCU-published keypairs (nylon/wg.h), and it takes node->wg_lock once per batch and direction for the peers'
- *   endpoints, roaming and staging.
+ *   RCU-published keypairs (nylon/wg.h), and it takes node->peer_lock once per batch and direction for the peers'
+ *   endpoints, roaming and staging. It never takes wg_lock: a handshake being computed does not hold it up.
  * - control thread: handshake messages (handed over by the shards through a queue), the engine's timers,
  *   initiations, keepalives and packets staged while a peer had no session. X25519 never runs on a shard.
  * - routing thread (routing.c): the router state machine, probes, the forwarding table and the kernel routes.
  *   Shards hand it control messages through a queue; it sends its own through the engine under wg_lock.
  * - main thread: creates and stops everything.
- * node->wg_lock guards changes to the WireGuard engine (handshakes, timer ticks, keypair rotation, peers) and each
- * peer's endpoint and staged packets. Shards hold it once per batch and never across a system call; the control
- * thread sends its few handshake, keepalive and staged packets while holding it, and frees retired keypairs after
- * a grace period outside it. The forwarding table (what to do with a destination) is
- * published with RCU by the routing thread: shards read it without any lock.
+ * Two locks, always taken in this order:
+ * - node->wg_lock guards the WireGuard engine's owner state (handshakes, timer ticks, keypair rotation, peers) and
+ *   the neighbour slots' engine peers. The control thread holds it while it computes handshakes, the routing
+ *   thread for config changes and its own messages. Shards never take it: the rotation of a confirmed `next`
+ *   keypair, which they detect, they leave to the control thread (NY_WG_ACTION_CONFIRM).
+ * - node->peer_lock guards each neighbour's data-plane fields (endpoint, alternatives, pinning, last_rx, staged
+ *   packets) and, with wg_lock, a slot's engine peer (changed under both). Every holder keeps it for a few loads
+ *   and stores: no crypto, no system call (but the log line of an endpoint change).
+ * The control thread frees retired keypairs after a grace period outside both. The forwarding table (what to do
+ * with a destination) is published with RCU by the routing thread: shards read it without any lock.
  */
 #ifndef NYLON_DATAPLANE_H
 #define NYLON_DATAPLANE_H
@@ -146,10 +151,11 @@ struct ny_dp_config {
 struct ny_dp_node {
 	struct ny_dp_config cfg;
 	pthread_mutex_t wg_lock;
+	pthread_mutex_t peer_lock; /* after wg_lock, see above */
 	struct ny_wg_device dev;
 	/* Neighbour slots: peers[0..n_peers) have been used, those with wg == NULL are free (a neighbour removed by a
 	 * config change). Slots keep their address for the node's life, so the forwarding table may point at them.
-	 * Writer: the routing thread (config changes), under wg_lock. */
+	 * Writer: the routing thread (config changes), under wg_lock and peer_lock. */
 	struct ny_dp_peer *peers;
 	size_t n_peers;
 	size_t peer_cap;

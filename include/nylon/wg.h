@@ -17,7 +17,8 @@
  * - the timer deadlines and flags the transport path moves, the peer's byte counters and the device's drop
  *   counters are atomics (relaxed: each is a value of its own; the owner's tick re-reads them under its lock).
  * Rotation (a `next` keypair confirmed by its first packet) changes the keypairs: the transport path asks for it
- * (ny_wg_transport_open_account returns true) and the owner does it (ny_wg_transport_confirm).
+ * (ny_wg_transport_open_account returns true, and marks the keypair as received on) and the owner does it
+ * (ny_wg_transport_confirm, or later, from the NY_WG_ACTION_CONFIRM request, ny_wg_transport_confirm_next).
  */
 #ifndef NYLON_WG_H
 #define NYLON_WG_H
@@ -81,6 +82,8 @@ enum ny_wg_action {
 	NY_WG_ACTION_SEND_KEEPALIVE = 1u << 1,  /* encrypt and send an empty packet */
 	NY_WG_ACTION_GAVE_UP = 1u << 2,         /* REKEY_ATTEMPT_TIME passed: drop packets staged for this peer */
 	NY_WG_ACTION_SEND_STAGED = 1u << 3,     /* a new session exists: packets staged for this peer can go now */
+	NY_WG_ACTION_CONFIRM = 1u << 4,         /* not the engine's: a reader that saw data on `next` asks the owner to
+						 * call ny_wg_transport_confirm_next() */
 };
 
 /* ---- replay window (replay.c) ---------------------------------------------------------------------------- */
@@ -127,6 +130,7 @@ struct ny_wg_keypair {
 	uint64_t birth; /* monotonic ns */
 	bool is_initiator;
 	atomic_bool valid; /* false once expired, exhausted or retired */
+	atomic_bool received; /* an authenticated packet arrived on it (what confirms a `next` keypair) */
 	struct ny_wg_keypair *retired_next; /* the device's retired list (owner) */
 };
 
@@ -394,6 +398,10 @@ void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *
 bool ny_wg_transport_open_account(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
 				  size_t n, uint64_t now, uint32_t *actions);
 void ny_wg_transport_confirm(struct ny_wg_keypair *kp, uint64_t now, uint32_t *actions);
+/* Confirms peer's `next` keypair if a packet has arrived on it: what a reader's NY_WG_ACTION_CONFIRM asks for,
+ * done later by the owner (a newer handshake may have replaced that keypair since; its successor is left alone
+ * until data arrives on it too). Context: owner. */
+void ny_wg_transport_confirm_next(struct ny_wg_peer *peer, uint64_t now, uint32_t *actions);
 int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,
 			     size_t n, uint64_t now, uint32_t *actions);
 

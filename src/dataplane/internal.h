@@ -72,14 +72,15 @@ void ny_dp_shard_free(struct ny_dp_shard *shard);
 
 
 /* An authenticated packet or handshake came from src: the peer is there now (roaming, whitepaper §2.1), unless
- * it is a router whose endpoint the probes chose (reference §3.7: routers do not roam). Context: under wg_lock. */
+ * it is a router whose endpoint the probes chose (reference §3.7: routers do not roam). Context: under peer_lock. */
 void ny_dp_peer_roam(struct ny_dp_peer *peer, const struct ny_io_addr *src);
-/* Sends data to addr from now on (logged when it changes). Context: under wg_lock. */
+/* Sends data to addr from now on (logged when it changes). Context: under peer_lock. */
 void ny_dp_peer_set_endpoint(struct ny_dp_peer *peer, const struct ny_io_addr *addr);
 /* Neighbour slots (routing.c changes them on a config change). activate: a free slot becomes the neighbour at
  * central's conf_index, with a new engine peer (0 or -errno); its endpoints come from the routing thread's
  * probing state (setup_peer_endpoints). retire: the slot is free again and the engine peer is returned: keep it until every shard has passed a
- * quiescent state (ny_rcu_synchronize), then ny_wg_device_remove_peer. Context: under wg_lock (or before start). */
+ * quiescent state (ny_rcu_synchronize), then ny_wg_device_remove_peer. Context: under wg_lock and peer_lock (or
+ * before start). */
 int ny_dp_peer_activate(struct ny_dp_node *node, struct ny_dp_peer *peer, const struct ny_conf_central *central,
 			size_t conf_index);
 struct ny_wg_peer *ny_dp_peer_retire(struct ny_dp_peer *peer);

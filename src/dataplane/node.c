@@ -102,6 +102,7 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 	node->local = local;
 	node->control_wake = -1;
 	pthread_mutex_init(&node->wg_lock, NULL);
+	pthread_mutex_init(&node->peer_lock, NULL);
 	if (self < 0) {
 		snprintf(err, err_len, "node id %s is not in the central config", local->id);
 		return -EINVAL;
@@ -221,17 +222,32 @@ void ny_dp_send_to(struct ny_dp_node *node, const struct ny_io_addr *dst, const 
 	}
 }
 
+/* Where data to peer goes, copied under peer_lock; false while it has none. */
+static bool peer_endpoint(struct ny_dp_node *node, const struct ny_dp_peer *peer, struct ny_io_addr *out)
+{
+	bool has;
+
+	pthread_mutex_lock(&node->peer_lock);
+	has = peer->has_endpoint;
+	if (has)
+		*out = peer->endpoint;
+	pthread_mutex_unlock(&node->peer_lock);
+	return has;
+}
+
 /* Encrypts n packets (payload at buf + 16) to peer and sends them. Context: control thread, under wg_lock. */
 static int seal_and_send(struct ny_dp_node *node, struct ny_dp_peer *peer, struct ny_wg_packet *pkts, size_t n,
 			 uint64_t now)
 {
+	struct ny_io_addr dst;
 	uint32_t actions;
 	int ret = ny_wg_transport_encrypt_batch(peer->wg, node->control_aead, pkts, n, now, &actions);
 
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < n; i++)
-		ny_dp_send_to(node, &peer->endpoint, pkts[i].buf, pkts[i].len);
+	if (peer_endpoint(node, peer, &dst))
+		for (size_t i = 0; i < n; i++)
+			ny_dp_send_to(node, &dst, pkts[i].buf, pkts[i].len);
 	atomic_fetch_or(&peer->pending, actions);
 	return ret;
 }
@@ -239,47 +255,76 @@ static int seal_and_send(struct ny_dp_node *node, struct ny_dp_peer *peer, struc
 static void send_initiation(struct ny_dp_node *node, struct ny_dp_peer *peer, uint64_t now)
 {
 	struct ny_wg_msg_initiation msg;
+	struct ny_io_addr dst, alt[NY_DP_ALT_MAX];
+	unsigned n_alt;
 
-	if (!peer->has_endpoint || ny_wg_handshake_create_initiation(peer->wg, now, &msg) < 0)
+	pthread_mutex_lock(&node->peer_lock);
+	n_alt = peer->n_alt;
+	memcpy(alt, peer->alt, n_alt * sizeof(alt[0]));
+	pthread_mutex_unlock(&node->peer_lock);
+	/* The X25519 of the initiation runs outside peer_lock: shards keep moving data meanwhile. */
+	if (!peer_endpoint(node, peer, &dst) || ny_wg_handshake_create_initiation(peer->wg, now, &msg) < 0)
 		return;
 	ny_log_debug("wg", "peer %s: sending handshake initiation", peer->id);
-	ny_dp_send_to(node, &peer->endpoint, &msg, sizeof(msg));
+	ny_dp_send_to(node, &dst, &msg, sizeof(msg));
 	/* The same initiation to every other known endpoint: whichever path works answers, and a copy that arrives
 	 * twice is refused as a replay (its timestamp is not newer), so nothing is lost by trying them all at once
 	 * instead of rotating through them one rekey timeout at a time (reference §3.7). */
-	for (unsigned i = 0; i < peer->n_alt; i++)
-		if (memcmp(&peer->alt[i], &peer->endpoint, sizeof(peer->alt[i])) != 0)
-			ny_dp_send_to(node, &peer->alt[i], &msg, sizeof(msg));
+	for (unsigned i = 0; i < n_alt; i++)
+		if (memcmp(&alt[i], &dst, sizeof(alt[i])) != 0)
+			ny_dp_send_to(node, &alt[i], &msg, sizeof(msg));
 }
 
+/* The staged packets leave the peer's queue under peer_lock and are sealed and sent outside it; if there is no
+ * session after all they go back to the front of the queue (as many as still fit). */
 static bool flush_staged(struct ny_dp_node *node, struct ny_dp_peer *peer, uint64_t now)
 {
+	static struct ny_dp_staged_pkt out[NY_DP_STAGED_MAX]; /* control thread only */
 	struct ny_wg_packet pkts[NY_DP_STAGED_MAX];
-	unsigned n = peer->n_staged;
+	unsigned n;
 
+	pthread_mutex_lock(&node->peer_lock);
+	n = peer->n_staged;
+	for (unsigned i = 0; i < n; i++) {
+		out[i].len = peer->staged[i].len;
+		memcpy(out[i].data + NY_WG_DATA_HEADER_LEN, peer->staged[i].data + NY_WG_DATA_HEADER_LEN, out[i].len);
+	}
+	peer->n_staged = 0;
+	pthread_mutex_unlock(&node->peer_lock);
 	if (!n)
 		return false;
 	for (unsigned i = 0; i < n; i++)
-		pkts[i] = (struct ny_wg_packet){ peer->staged[i].data, peer->staged[i].len, NY_DP_SEG_LEN, 0 };
-	if (seal_and_send(node, peer, pkts, n, now) < 0)
-		return false;
-	peer->n_staged = 0;
-	return true;
+		pkts[i] = (struct ny_wg_packet){ out[i].data, out[i].len, NY_DP_SEG_LEN, 0 };
+	if (seal_and_send(node, peer, pkts, n, now) >= 0)
+		return true;
+	pthread_mutex_lock(&node->peer_lock); /* the slot cannot be retired: that takes wg_lock, which we hold */
+	n = n < NY_DP_STAGED_MAX - peer->n_staged ? n : NY_DP_STAGED_MAX - peer->n_staged;
+	memmove(peer->staged + n, peer->staged, peer->n_staged * sizeof(peer->staged[0]));
+	memcpy(peer->staged, out, n * sizeof(out[0]));
+	peer->n_staged += n;
+	pthread_mutex_unlock(&node->peer_lock);
+	return false;
 }
 
 static void act(struct ny_dp_node *node, struct ny_dp_peer *peer, uint32_t actions, uint64_t now)
 {
+	struct ny_io_addr dst;
 	bool sent_data = false;
 
 	if (actions & NY_WG_ACTION_GAVE_UP) {
-		if (peer->n_staged)
-			ny_log_info("wg", "peer %s: no handshake for 90 s, dropping %u staged packets", peer->id,
-				    peer->n_staged);
+		unsigned dropped;
+
+		pthread_mutex_lock(&node->peer_lock);
+		dropped = peer->n_staged;
 		peer->n_staged = 0;
+		pthread_mutex_unlock(&node->peer_lock);
+		if (dropped)
+			ny_log_info("wg", "peer %s: no handshake for 90 s, dropping %u staged packets", peer->id,
+				    dropped);
 	}
 	if (actions & NY_WG_ACTION_SEND_STAGED)
 		sent_data = flush_staged(node, peer, now);
-	if ((actions & NY_WG_ACTION_SEND_KEEPALIVE) && !sent_data && peer->has_endpoint) {
+	if ((actions & NY_WG_ACTION_SEND_KEEPALIVE) && !sent_data && peer_endpoint(node, peer, &dst)) {
 		uint8_t buf[NY_WG_DATA_MIN_LEN];
 		struct ny_wg_packet ka = { buf, 0, sizeof(buf), 0 };
 
@@ -302,8 +347,10 @@ static void handle_handshake(struct ny_dp_node *node, const struct ny_dp_hs_msg 
 	peer = rx.peer->user;
 	if (!peer) /* retired by a config change a moment ago */
 		return;
+	pthread_mutex_lock(&node->peer_lock);
 	ny_dp_peer_roam(peer, &m->src);
 	peer->last_rx = now;
+	pthread_mutex_unlock(&node->peer_lock);
 	if (rx.reply_len)
 		ny_dp_send_to(node, &m->src, rx.reply, rx.reply_len);
 	if (rx.type == NY_WG_MSG_RESPONSE)
@@ -344,6 +391,8 @@ static uint64_t run_timers(struct ny_dp_node *node, uint64_t now)
 		if (!peer->wg)
 			continue;
 		actions = ny_wg_timers_tick(peer->wg, now) | atomic_exchange(&peer->pending, 0);
+		if (actions & NY_WG_ACTION_CONFIRM) /* a shard saw data on the `next` keypair */
+			ny_wg_transport_confirm_next(peer->wg, now, &actions);
 		act(node, peer, actions, now);
 		d = ny_wg_timers_next_deadline(peer->wg);
 		next = d < next ? d : next;
@@ -486,6 +535,7 @@ void ny_dp_node_destroy(struct ny_dp_node *node)
 	ny_aead_ctx_free(node->control_aead);
 	ny_wg_device_destroy(&node->dev);
 	pthread_mutex_destroy(&node->wg_lock);
+	pthread_mutex_destroy(&node->peer_lock);
 }
 
 void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out)

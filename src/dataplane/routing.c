@@ -187,7 +187,7 @@ static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, cons
 	struct ny_wg_packet pkt = { buf, (uint32_t)len, sizeof(buf), 0 };
 	struct ny_io_addr to;
 	uint32_t actions = 0;
-	bool wake;
+	bool wake, has_to;
 	int ret;
 
 	if (len > NY_DP_SEG_LEN - NY_WG_DATA_HEADER_LEN - NY_WG_PADDING - NY_AEAD_TAG_LEN)
@@ -195,6 +195,7 @@ static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, cons
 	memcpy(buf + NY_WG_DATA_HEADER_LEN, plain, len);
 	pthread_mutex_lock(&node->wg_lock);
 	ret = ny_wg_transport_encrypt_batch(peer->wg, rt->aead, &pkt, 1, now, &actions);
+	pthread_mutex_lock(&node->peer_lock);
 	if (ret == -ENOKEY && !dst && peer->n_staged < NY_DP_STAGED_MAX) {
 		struct ny_dp_staged_pkt *st = &peer->staged[peer->n_staged++];
 
@@ -202,8 +203,10 @@ static void send_control(struct ny_dp_routing *rt, struct ny_dp_peer *peer, cons
 		memcpy(st->data + NY_WG_DATA_HEADER_LEN, plain, len);
 	}
 	to = dst ? *dst : peer->endpoint;
+	has_to = dst || peer->has_endpoint;
+	pthread_mutex_unlock(&node->peer_lock);
 	wake = ny_dp_peer_mark(peer, actions);
-	if (ret > 0 && (dst || peer->has_endpoint))
+	if (ret > 0 && has_to)
 		ny_dp_send_to(node, &to, buf, pkt.len);
 	pthread_mutex_unlock(&node->wg_lock);
 	if (wake)
@@ -353,7 +356,7 @@ static void drain_queue(struct ny_dp_routing *rt)
 /* ---- endpoints -> link metrics and the engine's endpoints --------------------------------------------------- */
 
 /* Where data and handshakes go: the best probed endpoint carries data (routers do not roam while one is active);
- * handshakes go to every known endpoint (see send_initiation in node.c). Context: under wg_lock. */
+ * handshakes go to every known endpoint (see send_initiation in node.c). Context: under peer_lock. */
 static void update_peer_endpoints(struct ny_dp_routing *rt, size_t nb, uint64_t now)
 {
 	struct ny_dp_peer *peer = &rt->node->peers[nb];
@@ -396,7 +399,7 @@ static void dns_changed(void *arg, const char *text, const struct ny_io_addr *ad
 		}
 		if (!hit)
 			continue;
-		pthread_mutex_lock(&node->wg_lock);
+		pthread_mutex_lock(&node->peer_lock);
 		had_none = peer->n_alt == 0;
 		update_peer_endpoints(rt, nb, now);
 		if (!peer->has_endpoint) {
@@ -405,7 +408,7 @@ static void dns_changed(void *arg, const char *text, const struct ny_io_addr *ad
 		}
 		if (had_none)
 			wake |= ny_dp_peer_mark(peer, NY_WG_ACTION_SEND_INITIATION);
-		pthread_mutex_unlock(&node->wg_lock);
+		pthread_mutex_unlock(&node->peer_lock);
 	}
 	if (wake)
 		ny_dp_control_wake(node);
@@ -453,7 +456,7 @@ static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 {
 	struct ny_dp_node *node = rt->node;
 
-	pthread_mutex_lock(&node->wg_lock);
+	pthread_mutex_lock(&node->peer_lock);
 	for (size_t nb = 0; nb < node->n_peers; nb++) {
 		struct ny_dp_peer *peer = &node->peers[nb];
 
@@ -465,7 +468,7 @@ static void sync_peers(struct ny_dp_routing *rt, uint64_t now)
 			rt->client_new[nb] = true;
 		}
 	}
-	pthread_mutex_unlock(&node->wg_lock);
+	pthread_mutex_unlock(&node->peer_lock);
 	note_dns_liveness(rt, now);
 	for (size_t nb = 0; nb < node->n_peers; nb++) {
 		if (rt->client_new[nb] && rt->dp_slot[nb] != SIZE_MAX)
@@ -901,7 +904,7 @@ static int setup_peer_endpoints(struct ny_dp_routing *rt, size_t i)
 	}
 	/* Until the probes find the best endpoint, data goes to the first that resolved and handshakes to all of
 	 * them (update_peer_endpoints keeps this up to date from then on). */
-	pthread_mutex_lock(&rt->node->wg_lock);
+	pthread_mutex_lock(&rt->node->peer_lock);
 	peer->n_alt = 0;
 	for (size_t e = 0; e < ny_route_endpoints_count(rt->eps[i]) && peer->n_alt < NY_DP_ALT_MAX; e++) {
 		const struct ny_io_addr *a = ny_route_endpoints_addr(rt->eps[i], e);
@@ -914,7 +917,7 @@ static int setup_peer_endpoints(struct ny_dp_routing *rt, size_t i)
 		}
 		peer->alt[peer->n_alt++] = *a;
 	}
-	pthread_mutex_unlock(&rt->node->wg_lock);
+	pthread_mutex_unlock(&rt->node->peer_lock);
 	return 0;
 }
 
@@ -1165,8 +1168,8 @@ static int plan_apply(struct ny_dp_routing *rt, const struct apply_req *req, str
 	return 0;
 }
 
-/* The engine side of a plan. Context: routing thread, under wg_lock. Returns how many engine peers it retired
- * into retired[] (to be removed after a grace period). */
+/* The engine side of a plan. Context: routing thread, under wg_lock and peer_lock. Returns how many engine peers
+ * it retired into retired[] (to be removed after a grace period). */
 static size_t apply_slots(struct ny_dp_routing *rt, const struct apply_req *req, const struct apply_plan *plan,
 			  struct ny_wg_peer **retired)
 {
@@ -1243,8 +1246,11 @@ static void apply_on_thread(struct ny_dp_routing *rt, void *arg, uint64_t now)
 	    (ret = ny_router_reconfigure(rt->router, &cfg, now)) < 0)
 		goto out;
 
+	/* Shards wait on peer_lock while the slots change: new engine peers cost an X25519 each, once per change. */
 	pthread_mutex_lock(&node->wg_lock);
+	pthread_mutex_lock(&node->peer_lock);
 	n_retired = apply_slots(rt, req, &plan, retired);
+	pthread_mutex_unlock(&node->peer_lock);
 	pthread_mutex_unlock(&node->wg_lock);
 
 	for (size_t i = 0; i < plan.n_peers; i++)

@@ -145,14 +145,15 @@ static size_t begin_runs(struct ny_dp_shard *s, size_t n, struct open_run *runs,
 	return n_runs;
 }
 
-/* Under the engine lock, once per batch: the data plane's side of each run (which neighbour slot, roaming, the
- * liveness time) and the rare rotation of a confirmed `next` keypair. Nothing here costs more than a few loads. */
+/* Under peer_lock, once per batch: the data plane's side of each run (which neighbour slot, roaming, the liveness
+ * time). The rare rotation of a confirmed `next` keypair is the control thread's (it may be computing a handshake
+ * under wg_lock right now): the shard only asks for it. Nothing here costs more than a few loads. */
 static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
 	bool wake = false;
 
-	pthread_mutex_lock(&node->wg_lock);
+	pthread_mutex_lock(&node->peer_lock);
 	for (size_t r = 0; r < n_runs; r++) {
 		struct open_run *run = &runs[r];
 		struct ny_dp_peer *peer = ny_wg_keypair_peer(run->job.kp)->user;
@@ -169,7 +170,7 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 			continue;
 		}
 		if (run->confirm)
-			ny_wg_transport_confirm(run->job.kp, now, &actions);
+			actions |= NY_WG_ACTION_CONFIRM;
 		for (size_t k = run->first; k < run->first + run->n; k++) {
 			s->pkt_peer[k] = peer;
 			if (s->pkts[k].drop == NY_WG_DROP_NONE)
@@ -181,7 +182,7 @@ static void end_runs(struct ny_dp_shard *s, struct open_run *runs, size_t n_runs
 		}
 		wake |= ny_dp_peer_mark(peer, actions);
 	}
-	pthread_mutex_unlock(&node->wg_lock);
+	pthread_mutex_unlock(&node->peer_lock);
 	if (wake)
 		ny_dp_control_wake(node);
 }
@@ -478,7 +479,7 @@ static void group_by_peer(struct ny_dp_shard *s, size_t n)
 	memcpy(s->pkt_peer, tmp_peer, n * sizeof(tmp_peer[0]));
 }
 
-/* No session yet: keep copies for the control thread to send after the handshake. Context: under wg_lock. */
+/* No session yet: keep copies for the control thread to send after the handshake. Context: under peer_lock. */
 static void stage(struct ny_dp_shard *s, struct ny_dp_peer *peer, const struct ny_wg_packet *pkts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -532,15 +533,15 @@ struct seal_group {
 	struct ny_wg_seal_job job;
 };
 
-/* Under the engine lock, once per batch: each peer's engine peer and endpoint (the data plane's fields), the
- * counter reservation on its RCU-published keypair (an atomic add), or staging while it has no session. */
+/* Under peer_lock, once per batch: each peer's engine peer and endpoint (the data plane's fields), the counter
+ * reservation on its RCU-published keypair (an atomic add), or staging while it has no session. */
 static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_group *groups, uint64_t now)
 {
 	struct ny_dp_node *node = s->node;
 	size_t n_groups = 0;
 	bool wake = false;
 
-	pthread_mutex_lock(&node->wg_lock);
+	pthread_mutex_lock(&node->peer_lock);
 	for (size_t i = 0, j; i < count; i = j) {
 		struct seal_group *g = &groups[n_groups];
 		struct ny_dp_peer *peer = s->pkt_peer[i];
@@ -572,7 +573,7 @@ static size_t reserve_groups(struct ny_dp_shard *s, size_t count, struct seal_gr
 		}
 		wake |= ny_dp_peer_mark(peer, actions);
 	}
-	pthread_mutex_unlock(&node->wg_lock);
+	pthread_mutex_unlock(&node->peer_lock);
 	if (wake)
 		ny_dp_control_wake(node);
 	return n_groups;

@@ -1,6 +1,7 @@
 /* The status snapshot (nylon/status.h): copied out of the router, the endpoints and the engine on the routing
  * thread, so that nothing is read while it changes. The routing thread owns the router and the endpoints; the
- * engine's peer stats and endpoints are read under wg_lock, which the routing thread may take (it does so to send).
+ * engine's peer stats and endpoints are read under wg_lock and peer_lock, which the routing thread may take (it
+ * does so to send).
  */
 #include "nylon/status.h"
 
@@ -236,6 +237,7 @@ static void collect_engine(struct ny_dp_node *node, struct collect *cx)
 	struct ny_status *st = cx->st;
 
 	pthread_mutex_lock(&node->wg_lock);
+	pthread_mutex_lock(&node->peer_lock);
 	for (size_t k = 0; k < node->routing->n_slots; k++) {
 		const struct ny_dp_peer *peer = &node->peers[node->routing->slot_dp[k]];
 		struct ny_status_wg_peer *w = &st->neighbours[k].wireguard;
@@ -252,6 +254,7 @@ static void collect_engine(struct ny_dp_node *node, struct collect *cx)
 		st->node.stats.rx_bytes += w->rx_bytes;
 	}
 	memcpy(st->counters.wg_drops, node->dev.stats.drops, sizeof(st->counters.wg_drops));
+	pthread_mutex_unlock(&node->peer_lock);
 	pthread_mutex_unlock(&node->wg_lock);
 }
 

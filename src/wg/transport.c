@@ -239,7 +239,11 @@ bool ny_wg_transport_open_account(struct ny_wg_device *dev, struct ny_wg_open_jo
 	if (data)
 		ny_wg_timers_data_received(peer, now);
 	/* The first packet on `next` proves the initiator has it: rotating it in is the owner's. */
-	return kp == ny_rcu_dereference(peer->keypairs.next);
+	if (kp != ny_rcu_dereference(peer->keypairs.next))
+		return false;
+	if (!atomic_load_explicit(&kp->received, memory_order_relaxed))
+		atomic_store_explicit(&kp->received, true, memory_order_relaxed);
+	return true;
 }
 
 void ny_wg_transport_confirm(struct ny_wg_keypair *kp, uint64_t now, uint32_t *actions)
@@ -250,6 +254,14 @@ void ny_wg_transport_confirm(struct ny_wg_keypair *kp, uint64_t now, uint32_t *a
 		ny_wg_timers_handshake_complete(peer, now);
 		*actions |= NY_WG_ACTION_SEND_STAGED;
 	}
+}
+
+void ny_wg_transport_confirm_next(struct ny_wg_peer *peer, uint64_t now, uint32_t *actions)
+{
+	struct ny_wg_keypair *kp = peer->keypairs.next;
+
+	if (kp && atomic_load_explicit(&kp->received, memory_order_relaxed))
+		ny_wg_transport_confirm(kp, now, actions);
 }
 
 int ny_wg_transport_open_end(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,

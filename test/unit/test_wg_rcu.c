@@ -95,6 +95,59 @@ Test(wg_rcu, account_leaves_the_rotation_of_next_to_the_owner)
 	cr_assert_eq(actions, 0);
 }
 
+/* Seals one packet a -> b and runs it through b's reader steps (lookup, open, account) without the owner's
+ * confirmation; returns the keypair it arrived on. */
+static struct ny_wg_keypair *read_one_on_b(void)
+{
+	uint8_t buf[256];
+	struct ny_wg_packet pkt = { .buf = buf, .len = 64, .cap = sizeof(buf) };
+	struct ny_wg_keypair *kp;
+	struct ny_wg_open_job job;
+	uint32_t actions = 0;
+
+	memset(buf, 0x5a, sizeof(buf));
+	cr_assert_eq(ny_wg_transport_encrypt_batch(pair.a_to_b, pair.aead, &pkt, 1, pair.now, &actions), 1);
+	kp = ny_wg_transport_lookup(&pair.b, buf, pkt.len);
+	cr_assert_not_null(kp);
+	cr_assert_eq(ny_wg_transport_open_begin(&pair.b, kp, &pkt, 1, pair.now, &job), 0);
+	ny_wg_transport_open(&job, pair.aead, &pkt, 1);
+	cr_assert(ny_wg_transport_open_account(&pair.b, &job, &pkt, 1, pair.now, &actions), "confirmation asked");
+	return kp;
+}
+
+/* Shards do not rotate: they ask the owner (NY_WG_ACTION_CONFIRM), which confirms `next` later, and only a `next`
+ * that data arrived on. */
+Test(wg_rcu, the_owner_confirms_next_later_only_once_data_arrived_on_it)
+{
+	struct ny_wg_keypair *kp = pair.b_to_a->keypairs.next, *old_current = pair.b_to_a->keypairs.current;
+	uint32_t actions = 0;
+
+	cr_assert_not_null(kp);
+	ny_wg_transport_confirm_next(pair.b_to_a, pair.now, &actions);
+	cr_assert_eq(pair.b_to_a->keypairs.next, kp, "no data yet: nothing to confirm");
+	cr_assert_eq(actions, 0);
+	cr_assert_eq(read_one_on_b(), kp);
+	cr_assert_eq(pair.b_to_a->keypairs.current, old_current, "the reader did not rotate");
+
+	/* Before the owner gets to it, a newer handshake replaces `next`: the new one has seen no data. */
+	pair.now += NY_WG_NSEC;
+	pair.wall += NY_WG_NSEC;
+	wg_pair_handshake(&pair);
+	cr_assert_not_null(pair.b_to_a->keypairs.next);
+	cr_assert_neq(pair.b_to_a->keypairs.next, kp);
+	kp = pair.b_to_a->keypairs.next;
+	ny_wg_transport_confirm_next(pair.b_to_a, pair.now, &actions);
+	cr_assert_eq(pair.b_to_a->keypairs.next, kp, "an unconfirmed successor stays next");
+	cr_assert_eq(actions, 0);
+
+	/* Data on the new `next`, then the owner's deferred confirmation rotates it in. */
+	cr_assert_eq(read_one_on_b(), kp);
+	ny_wg_transport_confirm_next(pair.b_to_a, pair.now, &actions);
+	cr_assert_eq(pair.b_to_a->keypairs.current, kp);
+	cr_assert_null(pair.b_to_a->keypairs.next);
+	cr_assert(actions & NY_WG_ACTION_SEND_STAGED);
+}
+
 Test(wg_rcu, a_removed_peer_waits_for_a_grace_period)
 {
 	struct ny_wg_peer *peer = pair.a_to_b;

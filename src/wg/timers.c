@@ -10,12 +10,19 @@
 
 #include "wg/internal.h"
 
+/* Jitter comes from a per-thread pool refilled 64 values at a time: traffic both ways re-arms the new-handshake
+ * timer about once per batch (received packets disarm it), and a getrandom(2) per batch cost a shard ~1% of its
+ * time. The values are no secret. */
 static uint64_t jitter(struct ny_wg_peer *peer)
 {
-	uint32_t r;
+	static _Thread_local uint32_t pool[64];
+	static _Thread_local unsigned left;
 
-	peer->device->random(peer->device->source_ctx, &r, sizeof(r));
-	return (uint64_t)r % NY_WG_REKEY_TIMEOUT_JITTER_MAX;
+	if (!left) {
+		peer->device->random(peer->device->source_ctx, pool, sizeof(pool));
+		left = sizeof(pool) / sizeof(pool[0]);
+	}
+	return (uint64_t)pool[--left] % NY_WG_REKEY_TIMEOUT_JITTER_MAX;
 }
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)

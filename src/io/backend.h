@@ -12,6 +12,7 @@ struct ny_io_ops {
 	int (*send_udp)(struct ny_io *io, const struct ny_io_send *sends, size_t n);
 	int (*send_tun)(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n);
 	int (*send_tun_vec)(struct ny_io *io, const struct ny_io_vec *vecs, size_t n);
+	void (*quiesce)(struct ny_io *io); /* optional: end everything in flight, on the thread that used it */
 	void (*destroy)(struct ny_io *io);
 };
 

@@ -89,6 +89,12 @@ int ny_io_fd_set_nonblocking(int fd, bool nonblocking)
 	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
 }
 
+void ny_io_quiesce(struct ny_io *io)
+{
+	if (io->ops->quiesce)
+		io->ops->quiesce(io);
+}
+
 void ny_io_destroy(struct ny_io *io)
 {
 	if (io)

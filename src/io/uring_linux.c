@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "io/backend.h"
@@ -18,11 +19,14 @@
 #define RING_ENTRIES 512
 #define UDP_BUFS 64 /* provided buffers: a power of two */
 #define UDP_BGID 1
-#define TUN_READS 16 /* reads in flight on the TUN queue */
+#define TUN_READS 16 /* TUN slots: one-shot reads in flight, or the provided buffers of the multishot read */
+#define TUN_BGID 2
 #define SEND_SLOTS 1024
 #define CONTROL_LEN 64
 #define RECV_NAME_LEN 32 /* sizeof(struct sockaddr_in6) rounded up to 8 */
 #define UDP_BUF_LEN (NY_IO_SLOT_LEN + sizeof(struct io_uring_recvmsg_out) + RECV_NAME_LEN + CONTROL_LEN)
+/* Linux 6.7; liburing < 2.5 does not name it. */
+#define NY_IORING_OP_READ_MULTISHOT 49
 
 /* user_data: the kind of operation in the top byte, an index below. */
 enum op {
@@ -80,6 +84,8 @@ struct uring_io {
 	unsigned in_flight; /* sends submitted and not completed */
 	bool hold_udp;      /* queued sends read from UDP buffers: they must be done before recycle() */
 	bool armed;         /* the first receives are armed (by the shard's thread) */
+	unsigned setup_flags; /* what io_uring_setup accepted (see ny_io_uring_create) */
+	bool quiesced;      /* nothing in flight any more: the shard's thread cancelled it all */
 };
 
 static struct uring_io *uring_io(struct ny_io *io)
@@ -236,6 +242,12 @@ static void arm_first(struct uring_io *u)
 	u->armed = true;
 }
 
+/* io_uring_enable_rings(), which liburing 2.3 declares but does not export. */
+static int enable_rings(struct uring_io *u)
+{
+	return syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0 ? -errno : 0;
+}
+
 /* Reaps until every submitted send has completed. */
 static int drain_sends(struct uring_io *u)
 {
@@ -258,8 +270,12 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 	struct io_uring_cqe *cqe;
 	int ret;
 
-	if (!u->armed)
+	if (!u->armed) {
+		/* The shard's thread enables the ring, which makes it the single issuer (see ny_io_uring_create). */
+		if ((u->setup_flags & IORING_SETUP_R_DISABLED) && (ret = enable_rings(u)) < 0)
+			return ret;
 		arm_first(u);
+	}
 	/* Gathered TUN writes (and transit packets sealed in place) point into UDP buffers: finish them before the
 	 * buffers go back to the kernel. They complete inline in the submit (TUN writes and UDP sends do not wait
 	 * here), so this costs one more io_uring_enter. */
@@ -271,9 +287,11 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 			return ret;
 	}
 	recycle(u);
-	/* Input left over from the last batch: hand the kernel our sends and re-arms, but do not sleep. */
+	/* Input left over from the last batch: hand the kernel our sends and re-arms, but do not sleep. With
+	 * DEFER_TASKRUN, completions are only made when we ask for events: ask, so receives keep flowing. */
 	if (u->n_udp_ready || u->n_tun_ready)
-		ret = io_uring_submit(&u->ring);
+		ret = u->setup_flags & IORING_SETUP_DEFER_TASKRUN ? io_uring_submit_and_get_events(&u->ring) :
+								    io_uring_submit(&u->ring);
 	else
 		ret = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, timeout_ms < 0 ? NULL : &ts, NULL);
 	if (ret < 0 && ret != -ETIME && ret != -EINTR)
@@ -404,17 +422,41 @@ static int uring_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, si
 	return (int)done;
 }
 
+/* Cancels every request in flight and waits for them to complete. io_uring_queue_exit() would leave that to a
+ * kernel workqueue, and a TUN read still in flight keeps the queue's file, so the interface could outlive the
+ * shard (the post_down hook must find it gone); the multishot recvmsg likewise keeps the UDP port bound.
+ * Linux < 6.0 has no synchronous cancel: then it is left to the workqueue, as before.
+ * Context: the ring's submitter (under SINGLE_ISSUER the kernel refuses the cancel from any other thread, and
+ * with DEFER_TASKRUN only the submitter's io_uring_enter completes what was cancelled). */
+static void cancel_all(struct uring_io *u)
+{
+	struct io_uring_sync_cancel_reg reg = { .flags = IORING_ASYNC_CANCEL_ANY, .timeout = { 1, 0 } };
+
+	io_uring_submit(&u->ring);
+	if (io_uring_register_sync_cancel(&u->ring, &reg) == -EEXIST)
+		return; /* not the submitter */
+	io_uring_submit_and_get_events(&u->ring);
+	reap(u);
+	u->quiesced = true;
+}
+
+static void uring_quiesce(struct ny_io *io)
+{
+	struct uring_io *u = uring_io(io);
+
+	if (u->armed && !u->quiesced)
+		cancel_all(u);
+}
+
 static void uring_destroy(struct ny_io *io)
 {
 	struct uring_io *u = uring_io(io);
 
 	if (u->ring_ok) {
-		/* Cancel what is in flight and wait for it here: io_uring_queue_exit() leaves that to a kernel workqueue,
-		 * and a TUN read still in flight keeps the queue's file, so the interface could outlive the shard (the
-		 * post_down hook must find it gone). Linux < 6.0 has no synchronous cancel: then it is as before. */
-		struct io_uring_sync_cancel_reg reg = { .flags = IORING_ASYNC_CANCEL_ANY, .timeout = { 1, 0 } };
-
-		io_uring_register_sync_cancel(&u->ring, &reg);
+		/* Not quiesced by its shard: fine while the ring was never enabled or has no single issuer (creation
+		 * failed, or the shard never ran); otherwise the cancel fails with -EEXIST and the workqueue cleans up. */
+		if (!u->quiesced)
+			cancel_all(u);
 		io_uring_queue_exit(&u->ring);
 	}
 	if (u->br)
@@ -444,6 +486,7 @@ static const struct ny_io_ops URING_OPS = {
 	.send_udp = uring_send_udp,
 	.send_tun = uring_send_tun,
 	.send_tun_vec = uring_send_tun_vec,
+	.quiesce = uring_quiesce,
 	.destroy = uring_destroy,
 };
 
@@ -483,6 +526,22 @@ static bool kernel_has_features(struct io_uring *ring)
 	return ok;
 }
 
+/* Completions (a TUN read that found data, a send done) are finished as task work on the shard's thread, the
+ * first choice the kernel accepts:
+ * - DEFER_TASKRUN (Linux 6.1) keeps that work until the shard asks for completions in io_uring_enter, and runs it
+ *   there in one batch: no interrupting the thread, no task-work signalling. It needs SINGLE_ISSUER, and the ring
+ *   is set up on the main thread: it starts disabled (R_DISABLED) and the shard's first wait enables it, which
+ *   makes the shard's thread the submitter. Then only that thread may cancel: the shard calls ny_io_quiesce()
+ *   as it leaves its loop.
+ * - COOP_TASKRUN (Linux 5.19) lets the work wait for the shard's next io_uring_enter, which comes within one
+ *   batch anyway, instead of an IPI; TASKRUN_FLAG tells liburing when such work is pending so a submit runs it.
+ * - Older kernels refuse the flags: go without. */
+static const unsigned SETUPS[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+	IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+	0,
+};
+
 int ny_io_uring_create(struct ny_io **out, const char **why)
 {
 	struct uring_io *u = calloc(1, sizeof(*u));
@@ -501,13 +560,11 @@ int ny_io_uring_create(struct ny_io **out, const char **why)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	/* Completions (a TUN read that found data, a send done) are finished as task work on the shard's thread. By
-	 * default the kernel interrupts the thread with an IPI to run it at once; COOP_TASKRUN (Linux 5.19) lets it
-	 * wait for the shard's next io_uring_enter, which comes within one batch anyway, and TASKRUN_FLAG tells
-	 * liburing when such work is pending so a submit picks it up. Older kernels refuse the flags: go without. */
-	ret = io_uring_queue_init(RING_ENTRIES, &u->ring, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
-	if (ret == -EINVAL)
-		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, 0);
+	ret = -EINVAL;
+	for (unsigned i = 0; i < sizeof(SETUPS) / sizeof(SETUPS[0]) && ret == -EINVAL; i++) {
+		u->setup_flags = SETUPS[i];
+		ret = io_uring_queue_init(RING_ENTRIES, &u->ring, u->setup_flags);
+	}
 	if (ret < 0) {
 		*why = ret == -EPERM || ret == -ENOSYS ?
 			"io_uring is disabled here (kernel.io_uring_disabled or a seccomp filter)" :

@@ -88,6 +88,9 @@ int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int
 		 const struct ny_io_features *features, const char **why);
 void ny_io_destroy(struct ny_io *io);
 enum ny_io_backend ny_io_backend_of(const struct ny_io *io);
+/* The backend and the kernel mechanisms it found, for the start-up log: "io_uring (defer_taskrun, tun
+ * read_multishot)". Valid while io is. */
+const char *ny_io_describe(const struct ny_io *io);
 const char *ny_io_backend_name(enum ny_io_backend backend);
 /* Parses "auto", "io_uring", "epoll". 0 or -EINVAL. */
 int ny_io_backend_parse(const char *name, enum ny_io_backend *out);

@@ -24,6 +24,7 @@ struct ny_io {
 	int wake_fd; /* eventfd: ny_io_wake() from any thread */
 	struct ny_io_features features;
 	struct ny_io_stats stats;
+	const char *detail; /* optional: the mechanisms in use, for ny_io_describe() */
 };
 
 /* A slot holds the largest GRO datagram or TUN super-packet plus its virtio-net header. */

@@ -106,6 +106,11 @@ enum ny_io_backend ny_io_backend_of(const struct ny_io *io)
 	return io->backend;
 }
 
+const char *ny_io_describe(const struct ny_io *io)
+{
+	return io->detail ? io->detail : ny_io_backend_name(io->backend);
+}
+
 int ny_io_wait(struct ny_io *io, int timeout_ms)
 {
 	io->stats.waits++;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -35,6 +36,7 @@ enum op {
 	OP_UDP_SEND,
 	OP_TUN_WRITE,
 	OP_WAKE,
+	OP_TUN_MULTISHOT,
 };
 
 static uint64_t pack(enum op op, uint32_t index)
@@ -71,8 +73,12 @@ struct uring_io {
 	uint16_t udp_ready[UDP_BUFS];
 	int32_t udp_ready_len[UDP_BUFS];
 	unsigned n_udp_ready, udp_ready_pos;
-	/* TUN: fixed slots, each with a read in flight or a packet waiting to be consumed. */
+	/* TUN: fixed slots, each with a read in flight (or, with the multishot read, in the provided-buffer ring) or
+	 * a packet waiting to be consumed. */
 	uint8_t *tun_slots;
+	struct io_uring_buf_ring *tun_br; /* NULL: one-shot reads */
+	size_t tun_br_len;
+	bool tun_armed;
 	int32_t tun_len[TUN_READS];
 	bool tun_busy[TUN_READS];
 	uint16_t tun_ready[TUN_READS];
@@ -86,6 +92,7 @@ struct uring_io {
 	bool armed;         /* the first receives are armed (by the shard's thread) */
 	unsigned setup_flags; /* what io_uring_setup accepted (see ny_io_uring_create) */
 	bool quiesced;      /* nothing in flight any more: the shard's thread cancelled it all */
+	char detail[64];    /* io.detail */
 };
 
 static struct uring_io *uring_io(struct ny_io *io)
@@ -134,6 +141,21 @@ static void arm_tun(struct uring_io *u, unsigned slot)
 	u->tun_busy[slot] = true;
 }
 
+/* One read that stays armed and fills TUN slots from the provided-buffer ring as packets come (Linux 6.7): a
+ * wake-up reads every packet queued, where the one-shot reads took a completion and a re-arm per packet. */
+static void arm_tun_multishot(struct uring_io *u)
+{
+	struct io_uring_sqe *sqe = sqe_get(u);
+
+	if (!sqe)
+		return;
+	io_uring_prep_rw(NY_IORING_OP_READ_MULTISHOT, sqe, u->io.tun_fd, NULL, 0, 0); /* length: the buffer's */
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = TUN_BGID;
+	io_uring_sqe_set_data64(sqe, pack(OP_TUN_MULTISHOT, 0));
+	u->tun_armed = true;
+}
+
 static void arm_wake(struct uring_io *u)
 {
 	struct io_uring_sqe *sqe = sqe_get(u);
@@ -161,14 +183,24 @@ static void recycle(struct uring_io *u)
 	u->udp_ready_pos = 0;
 
 	used = u->tun_ready_pos;
-	for (unsigned i = 0; i < used; i++)
-		arm_tun(u, u->tun_ready[i]);
+	if (u->tun_br) {
+		mask = (unsigned)io_uring_buf_ring_mask(TUN_READS);
+		for (unsigned i = 0; i < used; i++)
+			io_uring_buf_ring_add(u->tun_br, u->tun_slots + (size_t)u->tun_ready[i] * NY_IO_SLOT_LEN,
+					      NY_IO_SLOT_LEN, u->tun_ready[i], mask, (int)i);
+		io_uring_buf_ring_advance(u->tun_br, (int)used);
+	} else {
+		for (unsigned i = 0; i < used; i++)
+			arm_tun(u, u->tun_ready[i]);
+	}
 	memmove(u->tun_ready, u->tun_ready + used, (u->n_tun_ready - used) * sizeof(u->tun_ready[0]));
 	u->n_tun_ready -= used;
 	u->tun_ready_pos = 0;
 	u->n_sends = 0;
 	if (!u->udp_armed)
 		arm_udp(u);
+	if (u->tun_br && !u->tun_armed)
+		arm_tun_multishot(u);
 	if (!u->wake_armed)
 		arm_wake(u);
 }
@@ -198,6 +230,17 @@ static void reap_one(struct uring_io *u, const struct io_uring_cqe *cqe)
 			u->tun_len[idx] = 0;
 			u->n_tun_ready++;
 		}
+		break;
+	case OP_TUN_MULTISHOT:
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			u->tun_armed = false;
+		/* A completion with a buffer hands its slot over, even an empty read: recycle() gives it back. */
+		if (cqe->flags & IORING_CQE_F_BUFFER) {
+			idx = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+			u->tun_len[idx] = cqe->res;
+			u->tun_ready[u->n_tun_ready++] = (uint16_t)idx;
+		}
+		/* -ENOBUFS: every slot is waiting to be consumed; the re-arm after recycling resumes. */
 		break;
 	case OP_UDP_SEND:
 		u->in_flight--;
@@ -235,8 +278,11 @@ static unsigned reap(struct uring_io *u)
  * by the main thread, they had it woken from sigwait for every batch and doing a tenth of the receive work. */
 static void arm_first(struct uring_io *u)
 {
-	for (unsigned i = 0; i < TUN_READS; i++)
-		arm_tun(u, i);
+	if (u->tun_br)
+		arm_tun_multishot(u);
+	else
+		for (unsigned i = 0; i < TUN_READS; i++)
+			arm_tun(u, i);
 	arm_udp(u);
 	arm_wake(u);
 	u->armed = true;
@@ -461,6 +507,8 @@ static void uring_destroy(struct ny_io *io)
 	}
 	if (u->br)
 		munmap(u->br, u->br_len);
+	if (u->tun_br)
+		munmap(u->tun_br, u->tun_br_len);
 	if (io->wake_fd >= 0)
 		close(io->wake_fd);
 	free(u->udp_bufs);
@@ -490,38 +538,43 @@ static const struct ny_io_ops URING_OPS = {
 	.destroy = uring_destroy,
 };
 
-static int setup_buf_ring(struct uring_io *u)
+/* Registers n (a power of two) buffers of len bytes from base as group bgid. On failure *br stays NULL or mapped
+ * for uring_destroy() to unmap. */
+static int setup_buf_ring(struct uring_io *u, uint16_t bgid, unsigned n, uint8_t *base, unsigned len,
+			  struct io_uring_buf_ring **br, size_t *br_len)
 {
 	struct io_uring_buf_reg reg = { 0 };
-	unsigned mask = (unsigned)io_uring_buf_ring_mask(UDP_BUFS);
+	unsigned mask = (unsigned)io_uring_buf_ring_mask(n);
+	void *map;
 	int ret;
 
-	u->br_len = UDP_BUFS * sizeof(struct io_uring_buf);
-	u->br = mmap(NULL, u->br_len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (u->br == MAP_FAILED) {
-		u->br = NULL;
+	*br_len = n * sizeof(struct io_uring_buf);
+	map = mmap(NULL, *br_len, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (map == MAP_FAILED)
 		return -ENOMEM;
-	}
-	reg.ring_addr = (uint64_t)(uintptr_t)u->br;
-	reg.ring_entries = UDP_BUFS;
-	reg.bgid = UDP_BGID;
+	*br = map;
+	reg.ring_addr = (uint64_t)(uintptr_t)map;
+	reg.ring_entries = n;
+	reg.bgid = bgid;
 	if ((ret = io_uring_register_buf_ring(&u->ring, &reg, 0)) < 0)
 		return ret;
-	io_uring_buf_ring_init(u->br);
-	for (unsigned i = 0; i < UDP_BUFS; i++)
-		io_uring_buf_ring_add(u->br, udp_buf(u, i), UDP_BUF_LEN, (unsigned short)i, mask, (int)i);
-	io_uring_buf_ring_advance(u->br, UDP_BUFS);
+	io_uring_buf_ring_init(*br);
+	for (unsigned i = 0; i < n; i++)
+		io_uring_buf_ring_add(*br, base + (size_t)i * len, len, (unsigned short)i, mask, (int)i);
+	io_uring_buf_ring_advance(*br, (int)n);
 	return 0;
 }
 
-/* Multishot recvmsg is the newest operation we need (Linux 6.0); a probe answers whether it is there. */
-static bool kernel_has_features(struct io_uring *ring)
+/* Multishot recvmsg is the newest operation we need (Linux 6.0); a probe answers whether it is there, and
+ * whether the multishot read is (Linux 6.7), which the TUN uses when present. */
+static bool kernel_has_features(struct io_uring *ring, bool *read_multishot)
 {
 	struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
 	bool ok = probe && io_uring_opcode_supported(probe, IORING_OP_SENDMSG) &&
 		  io_uring_opcode_supported(probe, IORING_OP_RECVMSG) &&
 		  io_uring_opcode_supported(probe, IORING_OP_SOCKET); /* 5.19: a proxy for the multishot era */
 
+	*read_multishot = ok && io_uring_opcode_supported(probe, NY_IORING_OP_READ_MULTISHOT);
 	io_uring_free_probe(probe);
 	return ok;
 }
@@ -545,6 +598,7 @@ static const unsigned SETUPS[] = {
 int ny_io_uring_create(struct ny_io **out, const char **why)
 {
 	struct uring_io *u = calloc(1, sizeof(*u));
+	bool read_multishot;
 	int ret;
 
 	if (!u)
@@ -572,15 +626,26 @@ int ny_io_uring_create(struct ny_io **out, const char **why)
 		goto fail;
 	}
 	u->ring_ok = true;
-	if (!kernel_has_features(&u->ring)) {
+	if (!kernel_has_features(&u->ring, &read_multishot)) {
 		*why = "this kernel's io_uring lacks multishot recvmsg (needs Linux >= 6.0)";
 		ret = -ENOTSUP;
 		goto fail;
 	}
-	if ((ret = setup_buf_ring(u)) < 0) {
+	if ((ret = setup_buf_ring(u, UDP_BGID, UDP_BUFS, u->udp_bufs, UDP_BUF_LEN, &u->br, &u->br_len)) < 0) {
 		*why = "io_uring: cannot register a provided-buffer ring (needs Linux >= 5.19)";
 		goto fail;
 	}
+	if (read_multishot && setup_buf_ring(u, TUN_BGID, TUN_READS, u->tun_slots, NY_IO_SLOT_LEN, &u->tun_br,
+					     &u->tun_br_len) < 0 && u->tun_br) {
+		io_uring_unregister_buf_ring(&u->ring, TUN_BGID);
+		munmap(u->tun_br, u->tun_br_len);
+		u->tun_br = NULL; /* one-shot reads then */
+	}
+	snprintf(u->detail, sizeof(u->detail), "io_uring (%s, tun %s)",
+		 u->setup_flags & IORING_SETUP_DEFER_TASKRUN ? "defer_taskrun" :
+		 u->setup_flags & IORING_SETUP_COOP_TASKRUN ? "coop_taskrun" : "taskrun ipi",
+		 u->tun_br ? "read_multishot" : "one-shot reads");
+	u->io.detail = u->detail;
 	/* Room for the name rounded up to 8, so the control data after it is aligned for struct cmsghdr. */
 	u->recv_tmpl.msg_namelen = RECV_NAME_LEN;
 	u->recv_tmpl.msg_controllen = CONTROL_LEN;

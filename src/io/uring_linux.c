@@ -1,7 +1,8 @@
 /* The io_uring backend: one ring per shard. UDP arrives through one multishot recvmsg into a provided buffer
  * ring (re-armed when a completion comes without IORING_CQE_F_MORE; -ENOBUFS only means the ring ran dry),
- * the TUN through a set of reads kept in flight, and every send of an iteration (TUN writes, UDP sendmsg with
- * GSO) goes to the kernel together with the re-arms in the one io_uring_enter of ny_io_wait().
+ * the TUN through one multishot read into a second provided-buffer ring (Linux 6.7; before, a set of one-shot
+ * reads kept in flight), and every send of an iteration (TUN writes, UDP sendmsg with GSO) goes to the kernel
+ * together with the re-arms in the one io_uring_enter of ny_io_wait().
  * Needs Linux >= 6.0 (multishot recvmsg); anything missing makes creation fail so AUTO falls back to epoll. */
 #include <errno.h>
 #include <liburing.h>

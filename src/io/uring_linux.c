@@ -168,9 +168,10 @@ static void arm_wake(struct uring_io *u)
 	u->wake_armed = true;
 }
 
-/* What the previous iteration consumed goes back: UDP buffers to the buffer ring, TUN slots to new reads.
- * What it did not get to (a batch is smaller than what one wait can reap) stays queued for the next one. */
-static void recycle(struct uring_io *u)
+/* What the previous iteration consumed goes back: UDP buffers to the buffer ring (recycle_udp), TUN slots to
+ * their ring or new reads (recycle_tun). What it did not get to (a batch is smaller than what one wait can reap)
+ * stays queued for the next one. */
+static void recycle_udp(struct uring_io *u)
 {
 	unsigned mask = (unsigned)io_uring_buf_ring_mask(UDP_BUFS);
 	unsigned used = u->udp_ready_pos;
@@ -182,10 +183,14 @@ static void recycle(struct uring_io *u)
 	memmove(u->udp_ready_len, u->udp_ready_len + used, (u->n_udp_ready - used) * sizeof(u->udp_ready_len[0]));
 	u->n_udp_ready -= used;
 	u->udp_ready_pos = 0;
+}
 
-	used = u->tun_ready_pos;
+static void recycle_tun(struct uring_io *u)
+{
+	unsigned mask = (unsigned)io_uring_buf_ring_mask(TUN_READS);
+	unsigned used = u->tun_ready_pos;
+
 	if (u->tun_br) {
-		mask = (unsigned)io_uring_buf_ring_mask(TUN_READS);
 		for (unsigned i = 0; i < used; i++)
 			io_uring_buf_ring_add(u->tun_br, u->tun_slots + (size_t)u->tun_ready[i] * NY_IO_SLOT_LEN,
 					      NY_IO_SLOT_LEN, u->tun_ready[i], mask, (int)i);
@@ -315,6 +320,7 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 	struct uring_io *u = uring_io(io);
 	struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000, .tv_nsec = (long long)(timeout_ms % 1000) * 1000000 };
 	struct io_uring_cqe *cqe;
+	bool udp_late = false;
 	int ret;
 
 	if (!u->armed) {
@@ -324,16 +330,23 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 		arm_first(u);
 	}
 	/* Gathered TUN writes (and transit packets sealed in place) point into UDP buffers: finish them before the
-	 * buffers go back to the kernel. They complete inline in the submit (TUN writes and UDP sends do not wait
-	 * here), so this costs one more io_uring_enter. */
+	 * buffers go back to the kernel. They complete inline in the submit, before the enter sleeps, so the buffers
+	 * go back once it returns; the multishot recvmsg meanwhile has the other buffers. Only when it is not armed
+	 * (it ran dry) must they go back first, so that the re-arm does not sleep without buffers: then it costs one
+	 * more io_uring_enter. */
 	if (u->hold_udp) {
 		u->hold_udp = false;
-		if ((ret = io_uring_submit(&u->ring)) < 0 && ret != -EINTR)
-			return ret;
-		if ((ret = drain_sends(u)) < 0)
-			return ret;
+		udp_late = u->udp_armed;
+		if (!udp_late) {
+			if ((ret = io_uring_submit(&u->ring)) < 0 && ret != -EINTR)
+				return ret;
+			if ((ret = drain_sends(u)) < 0)
+				return ret;
+		}
 	}
-	recycle(u);
+	if (!udp_late)
+		recycle_udp(u);
+	recycle_tun(u);
 	/* Input left over from the last batch: hand the kernel our sends and re-arms, but do not sleep. With
 	 * DEFER_TASKRUN, completions are only made when we ask for events: ask, so receives keep flowing. */
 	if (u->n_udp_ready || u->n_tun_ready)
@@ -347,6 +360,8 @@ static int uring_wait(struct ny_io *io, int timeout_ms)
 	/* The contract: send buffers are free once wait returns. Sends complete at once in practice. */
 	if ((ret = drain_sends(u)) < 0)
 		return ret;
+	if (udp_late)
+		recycle_udp(u);
 	return (int)(u->n_udp_ready + u->n_tun_ready);
 }
 

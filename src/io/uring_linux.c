@@ -89,7 +89,7 @@ struct uring_io {
 	struct send_slot *sends;
 	unsigned n_sends;
 	unsigned in_flight; /* sends submitted and not completed */
-	bool hold_udp;      /* queued sends read from UDP buffers: they must be done before recycle() */
+	bool hold_udp;      /* queued sends read from UDP buffers: they must be done before recycle_udp() */
 	bool armed;         /* the first receives are armed (by the shard's thread) */
 	unsigned setup_flags; /* what io_uring_setup accepted (see ny_io_uring_create) */
 	bool quiesced;      /* nothing in flight any more: the shard's thread cancelled it all */
@@ -240,7 +240,7 @@ static void reap_one(struct uring_io *u, const struct io_uring_cqe *cqe)
 	case OP_TUN_MULTISHOT:
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			u->tun_armed = false;
-		/* A completion with a buffer hands its slot over, even an empty read: recycle() gives it back. */
+		/* A completion with a buffer hands its slot over, even an empty read: recycle_tun() gives it back. */
 		if (cqe->flags & IORING_CQE_F_BUFFER) {
 			idx = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 			u->tun_len[idx] = cqe->res;
@@ -516,7 +516,8 @@ static void uring_destroy(struct ny_io *io)
 
 	if (u->ring_ok) {
 		/* Not quiesced by its shard: fine while the ring was never enabled or has no single issuer (creation
-		 * failed, or the shard never ran); otherwise the cancel fails with -EEXIST and the workqueue cleans up. */
+		 * failed, or the shard never ran). Otherwise a kernel may refuse the cancel with -EEXIST (6.18 lets it
+		 * through once the submitter has exited) and the workqueue cleans up. */
 		if (!u->quiesced)
 			cancel_all(u);
 		io_uring_queue_exit(&u->ring);

@@ -88,6 +88,9 @@ int ny_io_create(struct ny_io **out, enum ny_io_backend backend, int tun_fd, int
 		 const struct ny_io_features *features, const char **why);
 void ny_io_destroy(struct ny_io *io);
 enum ny_io_backend ny_io_backend_of(const struct ny_io *io);
+/* The backend and the kernel mechanisms it found, for the start-up log: "io_uring (defer_taskrun, tun
+ * read_multishot)". Valid while io is. */
+const char *ny_io_describe(const struct ny_io *io);
 const char *ny_io_backend_name(enum ny_io_backend backend);
 /* Parses "auto", "io_uring", "epoll". 0 or -EINVAL. */
 int ny_io_backend_parse(const char *name, enum ny_io_backend *out);
@@ -103,6 +106,10 @@ int ny_io_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n);
  * backend gives those back to the kernel only after the writes that read them are done. */
 int ny_io_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, size_t n);
 void ny_io_wake(struct ny_io *io);
+/* Ends every receive in flight; after it the backend holds no reference to the descriptors, and only
+ * ny_io_destroy() may follow. Context: the shard thread, as it leaves its loop (io_uring lets only the thread
+ * that submitted cancel, and ny_io_destroy() runs on another one after the join). */
+void ny_io_quiesce(struct ny_io *io);
 const struct ny_io_stats *ny_io_stats(const struct ny_io *io);
 
 /* ---- descriptors (tun_<os>.c, udp_<os>.c) ---- */

@@ -678,6 +678,7 @@ static void *shard_main(void *arg)
 			ny_dp_count(&s->stats.batch_pkts, (uint64_t)n);
 		}
 	}
+	ny_io_quiesce(s->io);
 	ny_rcu_unregister_thread();
 	return NULL;
 }

@@ -12,6 +12,7 @@ struct ny_io_ops {
 	int (*send_udp)(struct ny_io *io, const struct ny_io_send *sends, size_t n);
 	int (*send_tun)(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n);
 	int (*send_tun_vec)(struct ny_io *io, const struct ny_io_vec *vecs, size_t n);
+	void (*quiesce)(struct ny_io *io); /* optional: end everything in flight, on the thread that used it */
 	void (*destroy)(struct ny_io *io);
 };
 
@@ -23,6 +24,7 @@ struct ny_io {
 	int wake_fd; /* eventfd: ny_io_wake() from any thread */
 	struct ny_io_features features;
 	struct ny_io_stats stats;
+	const char *detail; /* optional: the mechanisms in use, for ny_io_describe() */
 };
 
 /* A slot holds the largest GRO datagram or TUN super-packet plus its virtio-net header. */

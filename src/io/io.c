@@ -89,6 +89,12 @@ int ny_io_fd_set_nonblocking(int fd, bool nonblocking)
 	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
 }
 
+void ny_io_quiesce(struct ny_io *io)
+{
+	if (io->ops->quiesce)
+		io->ops->quiesce(io);
+}
+
 void ny_io_destroy(struct ny_io *io)
 {
 	if (io)
@@ -98,6 +104,11 @@ void ny_io_destroy(struct ny_io *io)
 enum ny_io_backend ny_io_backend_of(const struct ny_io *io)
 {
 	return io->backend;
+}
+
+const char *ny_io_describe(const struct ny_io *io)
+{
+	return io->detail ? io->detail : ny_io_backend_name(io->backend);
 }
 
 int ny_io_wait(struct ny_io *io, int timeout_ms)

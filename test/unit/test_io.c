@@ -262,6 +262,43 @@ ParameterizedTest(enum ny_io_backend *backend, io, wake_ends_a_wait_early)
 	teardown(&f);
 }
 
+/* The shard's life: its own thread waits on the backend, quiesces it and exits; another thread destroys it. */
+static void *wait_then_quiesce(void *arg)
+{
+	struct ny_io *io = arg;
+
+	cr_assert_geq(ny_io_wait(io, 10), 0);
+	ny_io_quiesce(io);
+	return NULL;
+}
+
+ParameterizedTestParameters(io, destroy_after_quiesce_lets_go_of_the_tun)
+{
+	return cr_make_param_array(enum ny_io_backend, backends, sizeof(backends) / sizeof(backends[0]));
+}
+
+/* No read may still hold the TUN queue once destroy returns: the interface must go away with the daemon. Here the
+ * far end of the socket pair sees the hang-up only when no reference to the near end is left. */
+ParameterizedTest(enum ny_io_backend *backend, io, destroy_after_quiesce_lets_go_of_the_tun)
+{
+	struct fixture f;
+	struct pollfd p;
+	pthread_t t;
+
+	if (!setup(&f, *backend))
+		cr_skip_test("backend unavailable");
+	cr_assert_eq(pthread_create(&t, NULL, wait_then_quiesce, f.io), 0);
+	pthread_join(t, NULL);
+	ny_io_destroy(f.io);
+	close(f.tun_pair[0]);
+	p = (struct pollfd){ .fd = f.tun_pair[1], .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 0), 1, "the TUN stand-in is still held after destroy");
+	cr_assert(p.revents & POLLHUP);
+	close(f.tun_pair[1]);
+	close(f.udp_fd);
+	close(f.peer_fd);
+}
+
 Test(io, backend_names_round_trip)
 {
 	enum ny_io_backend b;

@@ -195,6 +195,8 @@ void ny_dp_node_stats(const struct ny_dp_node *node, struct ny_dp_stats *out);
 /* Sums the shards' I/O backend counters. Context: only after ny_dp_node_stop() (they are plain fields). */
 void ny_dp_node_io_stats(const struct ny_dp_node *node, struct ny_io_stats *out);
 const char *ny_dp_node_backend(const struct ny_dp_node *node);
+/* The backend with the kernel mechanisms it found (ny_io_describe), for the start-up log. */
+const char *ny_dp_node_io_detail(const struct ny_dp_node *node);
 /* Live apply of a changed central.yaml (reference §5.1): neighbours added and removed, keys rotated without
  * changing next hops, prefixes added and removed, endpoints changed; traffic between unaffected nodes keeps
  * flowing. central must be expanded and validated, and outlive the node (or the next apply); on APPLIED the node

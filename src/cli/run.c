@@ -292,7 +292,7 @@ static int run(const struct run_opts *o)
 	rl_ready = true;
 	central = NULL;
 	ny_log_info("run", "node %s: interface %s, port %u, %u shards, io %s, aead %s, tun offload %s, udp gso %s, "
-		    "udp gro %s", node->id, cfg.ifname, cfg.port, dp.n_shards, ny_dp_node_backend(&dp),
+		    "udp gro %s", node->id, cfg.ifname, cfg.port, dp.n_shards, ny_dp_node_io_detail(&dp),
 		    ny_aead_provider_name(cfg.aead), dp.features.tun_vnet ? "on" : "off",
 		    dp.features.udp_gso ? "on" : "off", dp.features.udp_gro ? "on" : "off");
 	hooks_up = true;

@@ -584,3 +584,8 @@ const char *ny_dp_node_backend(const struct ny_dp_node *node)
 {
 	return node->n_shards ? ny_io_backend_name(ny_io_backend_of(node->shards[0]->io)) : "none";
 }
+
+const char *ny_dp_node_io_detail(const struct ny_dp_node *node)
+{
+	return node->n_shards ? ny_io_describe(node->shards[0]->io) : "none";
+}

@@ -120,9 +120,16 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 	node->peers = calloc(node->peer_cap, sizeof(*node->peers));
 	node->hs_queue = calloc(1, sizeof(*node->hs_queue));
 	node->control_aead = ny_aead_ctx_new(cfg->aead);
-	if (!node->peers || !node->hs_queue || !node->control_aead) {
+	if (!node->peers || !node->hs_queue) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
+	}
+	if (!node->control_aead) {
+		snprintf(err, err_len, "the %s AEAD cannot be set up (%s)", ny_aead_provider_name(cfg->aead),
+			 cfg->aead == NY_AEAD_OPENSSL ? "OpenSSL's default provider offers no ChaCha20 or Poly1305 here; "
+							"`aead: sodium` in node.yaml or --aead sodium avoids it" :
+							"out of memory");
+		return -ENOTSUP;
 	}
 	pthread_mutex_init(&node->hs_queue->lock, NULL);
 	for (size_t i = 0; i < total; i++) {

@@ -1,0 +1,108 @@
+/* Eight ChaCha20 blocks in parallel (see chacha8.h). State word i of all eight blocks sits in one 256-bit register,
+ * block b in lane b, so the 20 rounds are 8-wide vector adds, xors and rotates with no shuffles; an 8x8 transpose
+ * per half of the state then gives each block's 64 bytes. */
+#include "crypto/chacha8.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx2,avx512f,avx512vl")))
+
+bool ny_chacha8_usable(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512vl");
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+#define QR(a, b, c, d)                                                                                               \
+	do {                                                                                                         \
+		x[a] = _mm256_add_epi32(x[a], x[b]);                                                                 \
+		x[d] = _mm256_rol_epi32(_mm256_xor_si256(x[d], x[a]), 16);                                           \
+		x[c] = _mm256_add_epi32(x[c], x[d]);                                                                 \
+		x[b] = _mm256_rol_epi32(_mm256_xor_si256(x[b], x[c]), 12);                                           \
+		x[a] = _mm256_add_epi32(x[a], x[b]);                                                                 \
+		x[d] = _mm256_rol_epi32(_mm256_xor_si256(x[d], x[a]), 8);                                            \
+		x[c] = _mm256_add_epi32(x[c], x[d]);                                                                 \
+		x[b] = _mm256_rol_epi32(_mm256_xor_si256(x[b], x[c]), 7);                                            \
+	} while (0)
+
+/* in[0..7] hold word w of blocks 0..7 (w = the array index); out[b] gets words 0..7 of block b. */
+TARGET static inline void transpose8(const __m256i in[8], __m256i out[8])
+{
+	__m256i t[8], u[8];
+
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_epi32(in[i], in[i + 1]);     /* w_i, w_i+1 of blocks 0, 1 | 4, 5 */
+		t[i + 1] = _mm256_unpackhi_epi32(in[i], in[i + 1]); /* blocks 2, 3 | 6, 7 */
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);         /* w_i..w_i+3 of block 0 | 4 */
+		u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);     /* block 1 | 5 */
+		u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]); /* block 2 | 6 */
+		u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]); /* block 3 | 7 */
+	}
+	for (int b = 0; b < 4; b++) {
+		out[b] = _mm256_permute2x128_si256(u[b], u[b + 4], 0x20);
+		out[b + 4] = _mm256_permute2x128_si256(u[b], u[b + 4], 0x31);
+	}
+}
+
+TARGET void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t *buf,
+			   unsigned nblocks)
+{
+	static const uint32_t sigma[4] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 }; /* "expand 32-byte k" */
+	__m256i x[16], s[16], lo[8], hi[8];
+
+	for (int i = 0; i < 4; i++)
+		s[i] = _mm256_set1_epi32((int)sigma[i]);
+	for (int i = 0; i < 8; i++)
+		s[4 + i] = _mm256_set1_epi32((int)le32(key + 4 * i));
+	s[12] = _mm256_add_epi32(_mm256_set1_epi32((int)counter), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+	for (int i = 0; i < 3; i++)
+		s[13 + i] = _mm256_set1_epi32((int)le32(nonce + 4 * i));
+	memcpy(x, s, sizeof(x));
+	for (int r = 0; r < 10; r++) {
+		QR(0, 4, 8, 12);
+		QR(1, 5, 9, 13);
+		QR(2, 6, 10, 14);
+		QR(3, 7, 11, 15);
+		QR(0, 5, 10, 15);
+		QR(1, 6, 11, 12);
+		QR(2, 7, 8, 13);
+		QR(3, 4, 9, 14);
+	}
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm256_add_epi32(x[i], s[i]);
+	transpose8(x, lo);
+	transpose8(x + 8, hi);
+	for (unsigned b = 0; b < nblocks && b < 8; b++) {
+		uint8_t *p = buf + 64 * (size_t)b;
+
+		_mm256_storeu_si256((__m256i *)p, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), lo[b]));
+		_mm256_storeu_si256((__m256i *)(p + 32),
+				    _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 32)), hi[b]));
+	}
+}
+
+#else
+
+bool ny_chacha8_usable(void)
+{
+	return false;
+}
+
+void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t *buf,
+		    unsigned nblocks)
+{
+	(void)key, (void)counter, (void)nonce, (void)buf, (void)nblocks;
+}
+
+#endif

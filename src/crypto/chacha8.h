@@ -1,0 +1,20 @@
+/* ChaCha20 (RFC 8439 §2.3-2.4) on up to 8 consecutive blocks at once, one block per 32-bit lane of AVX2 registers
+ * (AVX-512VL rotates), for the transport AEAD (aead.c): it takes what OpenSSL's AVX-512 code does badly, the last
+ * 1-8 blocks of a message (its 16-block pass computes 16 whatever the length) and messages of at most 8 blocks (a
+ * slow path of its own). Internal to src/crypto. */
+#ifndef NYLON_CRYPTO_CHACHA8_H
+#define NYLON_CRYPTO_CHACHA8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Whether this CPU runs ny_chacha8_xor (AVX2, AVX-512F and AVX-512VL). */
+bool ny_chacha8_usable(void);
+
+/* XORs the keystream of blocks counter .. counter + nblocks - 1 (nblocks 1..8) under key and the 96-bit nonce into
+ * buf[0, 64 * nblocks). */
+void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t *buf,
+		    unsigned nblocks);
+
+#endif

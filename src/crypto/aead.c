@@ -29,7 +29,9 @@
  *
  * On CPUs with AVX-512, OpenSSL's ChaCha20 computes 16 blocks per pass whatever is left (a 1,420-byte packet needs
  * 24 blocks and gets 32) and runs messages of at most 512 bytes on a slower path still: there the last 1-8 blocks,
- * or the whole of a message of at most 8 blocks, go through our 8-lane code (crypto/chacha8.h) instead. */
+ * or the whole of a message of at most 8 blocks, go through our 8-lane code (crypto/chacha8.h) instead. And a batch
+ * of messages (ny_aead_seal_many / ny_aead_open_many) runs all its blocks through our 16-lane code, one block per
+ * lane whatever message it belongs to, so no pass is left part empty but the batch's last. */
 #define SCRATCH_LEN (64 + NY_AEAD_MAX_LEN + 64)
 
 /* The default provider's ChaCha20 and Poly1305, found once per process. */
@@ -46,7 +48,7 @@ static struct {
 	OSSL_FUNC_mac_update_fn *mac_update;
 	OSSL_FUNC_mac_final_fn *mac_final;
 	bool ok;
-	bool chacha8; /* ny_chacha8_usable() */
+	bool chacha8; /* ny_chacha8_usable(): the 8-lane and the 16-lane code */
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
@@ -198,8 +200,9 @@ static bool openssl_xor(struct ny_aead_ctx *ctx, const uint8_t nonce[12], const 
 	return true;
 }
 
-/* The Poly1305 tag of ciphertext ct[0, len) under the key at the start of the scratch buffer. */
-static bool openssl_tag(struct ny_aead_ctx *ctx, const uint8_t *ct, size_t len, uint8_t tag[16])
+/* The Poly1305 tag of ciphertext ct[0, len) under the one-time key poly_key. */
+static bool openssl_tag(struct ny_aead_ctx *ctx, const uint8_t *poly_key, const uint8_t *ct, size_t len,
+			uint8_t tag[16])
 {
 	static const uint8_t zeros[16];
 	uint8_t lengths[16] = { 0 }; /* le64(associated data length = 0) || le64(len) */
@@ -207,7 +210,7 @@ static bool openssl_tag(struct ny_aead_ctx *ctx, const uint8_t *ct, size_t len, 
 
 	for (int i = 0; i < 8; i++)
 		lengths[8 + i] = (uint8_t)((uint64_t)len >> (8 * i));
-	return ossl.mac_init(ctx->mac, ctx->scratch, 32, NULL) == 1 && ossl.mac_update(ctx->mac, ct, len) == 1 &&
+	return ossl.mac_init(ctx->mac, poly_key, 32, NULL) == 1 && ossl.mac_update(ctx->mac, ct, len) == 1 &&
 	       (len % 16 == 0 || ossl.mac_update(ctx->mac, zeros, 16 - len % 16) == 1) &&
 	       ossl.mac_update(ctx->mac, lengths, sizeof(lengths)) == 1 &&
 	       ossl.mac_final(ctx->mac, tag, &tag_len, 16) == 1 && tag_len == 16;
@@ -218,7 +221,7 @@ static int openssl_seal(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8_
 	if (len > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, len))
 		return -EIO;
 	memcpy(buf, ctx->scratch + 64, len);
-	return openssl_tag(ctx, buf, len, buf + len) ? 0 : -EIO;
+	return openssl_tag(ctx, ctx->scratch, buf, len, buf + len) ? 0 : -EIO;
 }
 
 static bool openssl_open(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8_t *buf, size_t len)
@@ -226,7 +229,8 @@ static bool openssl_open(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8
 	size_t plain = len - 16;
 	uint8_t tag[16];
 
-	if (plain > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, plain) || !openssl_tag(ctx, buf, plain, tag) ||
+	if (plain > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, plain) ||
+	    !openssl_tag(ctx, ctx->scratch, buf, plain, tag) ||
 	    CRYPTO_memcmp(tag, buf + plain, 16) != 0)
 		return false;
 	memcpy(buf, ctx->scratch + 64, plain);
@@ -256,4 +260,105 @@ bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_
 		return openssl_open(ctx, nonce, buf, len);
 	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len - 16, buf + len - 16, NULL, 0,
 								  nonce, ctx->key) == 0;
+}
+
+/* ---- batches ------------------------------------------------------------------------------------------------ */
+
+#define MANY_MAX 64 /* messages per shared ChaCha20 run */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Lays out as many of msgs[0, n) as fit in the scratch buffer, each as [64 zero bytes | message | pad to 64], and
+ * runs ChaCha20 over all their blocks in 16-lane passes. region[k] then holds message k's Poly1305 key in its
+ * first 32 bytes and message XOR keystream from byte 64. Returns how many it took (0: msgs[0] is too long). */
+static size_t openssl_xor_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const msgs[],
+			       const size_t lens[], size_t n, uint8_t *region[])
+{
+	struct ny_chacha16_lanes lanes = { 0 };
+	size_t k, off = 0;
+	unsigned used = 0;
+
+	for (k = 0; k < n && k < MANY_MAX && lens[k] <= NY_AEAD_MAX_LEN; k++) {
+		size_t whole = 64 + ((lens[k] + 63) & ~(size_t)63);
+		uint8_t nonce[12];
+
+		if (off + whole > SCRATCH_LEN)
+			break;
+		region[k] = ctx->scratch + off;
+		off += whole;
+		memset(region[k], 0, 64);
+		memcpy(region[k] + 64, msgs[k], lens[k]);
+		ny_crypto_counter_nonce(nonce, counters[k]);
+		for (size_t b = 0; b < whole / 64; b++) {
+			lanes.counter[used] = (uint32_t)b;
+			for (int w = 0; w < 3; w++)
+				lanes.nonce[w][used] = le32(nonce + 4 * w);
+			lanes.out[used] = region[k] + 64 * b;
+			if (++used == 16) {
+				ny_chacha16_xor(ctx->key, &lanes, used);
+				used = 0;
+			}
+		}
+	}
+	if (used)
+		ny_chacha16_xor(ctx->key, &lanes, used);
+	return k;
+}
+
+int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const bufs[], const size_t lens[],
+		      size_t n)
+{
+	uint8_t *region[MANY_MAX];
+
+	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8) {
+		for (size_t i = 0; i < n; i++)
+			if (ny_aead_seal(ctx, counters[i], bufs[i], lens[i]) < 0)
+				return -EIO;
+		return 0;
+	}
+	for (size_t i = 0, got; i < n; i += got) {
+		if (!(got = openssl_xor_many(ctx, counters + i, bufs + i, lens + i, n - i, region)))
+			return -EIO;
+		for (size_t k = 0; k < got; k++) {
+			memcpy(bufs[i + k], region[k] + 64, lens[i + k]);
+			if (!openssl_tag(ctx, region[k], bufs[i + k], lens[i + k], bufs[i + k] + lens[i + k]))
+				return -EIO;
+		}
+	}
+	return 0;
+}
+
+void ny_aead_open_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const bufs[], const size_t lens[],
+		       bool ok[], size_t n)
+{
+	uint8_t *region[MANY_MAX];
+	size_t plain[MANY_MAX];
+
+	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8) {
+		for (size_t i = 0; i < n; i++)
+			ok[i] = ny_aead_open(ctx, counters[i], bufs[i], lens[i]);
+		return;
+	}
+	for (size_t i = 0, got; i < n; i += got) {
+		size_t m = n - i < MANY_MAX ? n - i : MANY_MAX;
+
+		for (size_t k = 0; k < m; k++) /* a message too short for its tag becomes one of length 0 and fails */
+			plain[k] = lens[i + k] >= 16 ? lens[i + k] - 16 : 0;
+		if (!(got = openssl_xor_many(ctx, counters + i, bufs + i, plain, m, region))) {
+			ok[i] = false; /* too long */
+			got = 1;
+			continue;
+		}
+		for (size_t k = 0; k < got; k++) {
+			uint8_t tag[16];
+
+			ok[i + k] = lens[i + k] >= 16 && openssl_tag(ctx, region[k], bufs[i + k], plain[k], tag) &&
+				    CRYPTO_memcmp(tag, bufs[i + k] + plain[k], 16) == 0;
+			if (ok[i + k])
+				memcpy(bufs[i + k], region[k] + 64, plain[k]);
+		}
+	}
 }

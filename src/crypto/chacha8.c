@@ -92,7 +92,88 @@ TARGET void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_
 	}
 }
 
+#define TARGET512 __attribute__((target("avx2,avx512f,avx512vl")))
+
+#define QR16(a, b, c, d)                                                                                             \
+	do {                                                                                                         \
+		x[a] = _mm512_add_epi32(x[a], x[b]);                                                                 \
+		x[d] = _mm512_rol_epi32(_mm512_xor_si512(x[d], x[a]), 16);                                           \
+		x[c] = _mm512_add_epi32(x[c], x[d]);                                                                 \
+		x[b] = _mm512_rol_epi32(_mm512_xor_si512(x[b], x[c]), 12);                                           \
+		x[a] = _mm512_add_epi32(x[a], x[b]);                                                                 \
+		x[d] = _mm512_rol_epi32(_mm512_xor_si512(x[d], x[a]), 8);                                            \
+		x[c] = _mm512_add_epi32(x[c], x[d]);                                                                 \
+		x[b] = _mm512_rol_epi32(_mm512_xor_si512(x[b], x[c]), 7);                                            \
+	} while (0)
+
+/* 16x16 transpose of 32-bit words: in[w] holds word w of lanes 0..15, out[l] gets words 0..15 of lane l. Within
+ * each 128-bit chunk, two unpack rounds transpose 4x4 groups; two rounds of 128-bit shuffles then move the chunks. */
+TARGET512 static inline void transpose16(const __m512i in[16], __m512i out[16])
+{
+	__m512i t[16], u[16], v[16];
+
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_epi32(in[i], in[i + 1]);
+		t[i + 1] = _mm512_unpackhi_epi32(in[i], in[i + 1]);
+	}
+	/* u[4g + k]: words 4g..4g+3 of lane 4c + k in chunk c. */
+	for (int g = 0; g < 4; g++) {
+		u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+		u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+		u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+		u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+	}
+	/* v[8h + k]: chunks (c = 0, 1 | 2, 3 for h = 0 | 1) of word groups 0, 1 then 2, 3 for lane offset k. */
+	for (int k = 0; k < 4; k++) {
+		v[k] = _mm512_shuffle_i32x4(u[k], u[4 + k], 0x44);      /* g0 c0, g0 c1, g1 c0, g1 c1 */
+		v[4 + k] = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0x44); /* g2 c0, g2 c1, g3 c0, g3 c1 */
+		v[8 + k] = _mm512_shuffle_i32x4(u[k], u[4 + k], 0xee);  /* g0 c2, g0 c3, g1 c2, g1 c3 */
+		v[12 + k] = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0xee);
+	}
+	for (int k = 0; k < 4; k++) {
+		out[k] = _mm512_shuffle_i32x4(v[k], v[4 + k], 0x88);           /* lane k: chunk 0 of g0..g3 */
+		out[4 + k] = _mm512_shuffle_i32x4(v[k], v[4 + k], 0xdd);       /* lane 4 + k: chunk 1 */
+		out[8 + k] = _mm512_shuffle_i32x4(v[8 + k], v[12 + k], 0x88);  /* lane 8 + k: chunk 2 */
+		out[12 + k] = _mm512_shuffle_i32x4(v[8 + k], v[12 + k], 0xdd); /* lane 12 + k: chunk 3 */
+	}
+}
+
+TARGET512 void ny_chacha16_xor(const uint8_t key[32], const struct ny_chacha16_lanes *lanes, unsigned nlanes)
+{
+	static const uint32_t sigma[4] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	__m512i x[16], s[16], blk[16];
+
+	for (int i = 0; i < 4; i++)
+		s[i] = _mm512_set1_epi32((int)sigma[i]);
+	for (int i = 0; i < 8; i++)
+		s[4 + i] = _mm512_set1_epi32((int)le32(key + 4 * i));
+	s[12] = _mm512_loadu_si512(lanes->counter);
+	for (int i = 0; i < 3; i++)
+		s[13 + i] = _mm512_loadu_si512(lanes->nonce[i]);
+	memcpy(x, s, sizeof(x));
+	for (int r = 0; r < 10; r++) {
+		QR16(0, 4, 8, 12);
+		QR16(1, 5, 9, 13);
+		QR16(2, 6, 10, 14);
+		QR16(3, 7, 11, 15);
+		QR16(0, 5, 10, 15);
+		QR16(1, 6, 11, 12);
+		QR16(2, 7, 8, 13);
+		QR16(3, 4, 9, 14);
+	}
+	for (int i = 0; i < 16; i++)
+		x[i] = _mm512_add_epi32(x[i], s[i]);
+	transpose16(x, blk);
+	for (unsigned l = 0; l < nlanes && l < 16; l++)
+		_mm512_storeu_si512(lanes->out[l], _mm512_xor_si512(_mm512_loadu_si512(lanes->out[l]), blk[l]));
+}
+
 #else
+
+void ny_chacha16_xor(const uint8_t key[32], const struct ny_chacha16_lanes *lanes, unsigned nlanes)
+{
+	(void)key, (void)lanes, (void)nlanes;
+}
 
 bool ny_chacha8_usable(void)
 {

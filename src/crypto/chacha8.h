@@ -17,4 +17,13 @@ bool ny_chacha8_usable(void);
 void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t *buf,
 		    unsigned nblocks);
 
+/* One block in each of up to 16 lanes of AVX-512 registers, each lane with its own block counter and nonce (blocks
+ * of different messages under one key share a pass): XORs lane l's keystream into out[l][0, 64). */
+struct ny_chacha16_lanes {
+	uint32_t counter[16];
+	uint32_t nonce[3][16]; /* word w of lane l's nonce, little-endian */
+	uint8_t *out[16];
+};
+void ny_chacha16_xor(const uint8_t key[32], const struct ny_chacha16_lanes *lanes, unsigned nlanes);
+
 #endif

@@ -57,27 +57,40 @@ int ny_wg_transport_reserve(struct ny_wg_peer *peer, size_t n, uint64_t now, str
 	return 0;
 }
 
+#define AEAD_MANY 64 /* packets handed to the AEAD at once */
+
 int ny_wg_transport_seal(const struct ny_wg_seal_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts)
 {
-	uint64_t counter = job->first_counter;
+	uint64_t counters[AEAD_MANY];
+	uint8_t *bufs[AEAD_MANY];
+	size_t lens[AEAD_MANY];
 
 	for (size_t i = 0; i < job->n; i++)
 		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
 			return -EINVAL;
 	ny_aead_set_key(aead, job->key);
-	for (size_t i = 0; i < job->n; i++, counter++) {
-		struct ny_wg_packet *p = &pkts[i];
-		size_t padded = ny_wg_padded_len(p->len);
-		uint8_t *hdr = p->buf;
+	for (size_t first = 0; first < job->n; first += AEAD_MANY) {
+		size_t n = job->n - first < AEAD_MANY ? job->n - first : AEAD_MANY;
 
-		memset(hdr + NY_WG_DATA_HEADER_LEN + p->len, 0, padded - p->len);
-		ny_wg_le32_store(hdr, NY_WG_MSG_DATA);
-		ny_wg_le32_store(hdr + 4, job->remote_index);
-		ny_wg_le64_store(hdr + 8, counter);
-		if (ny_aead_seal(aead, counter, hdr + NY_WG_DATA_HEADER_LEN, padded))
+		for (size_t k = 0; k < n; k++) {
+			struct ny_wg_packet *p = &pkts[first + k];
+			size_t padded = ny_wg_padded_len(p->len);
+			uint8_t *hdr = p->buf;
+
+			counters[k] = job->first_counter + first + k;
+			memset(hdr + NY_WG_DATA_HEADER_LEN + p->len, 0, padded - p->len);
+			ny_wg_le32_store(hdr, NY_WG_MSG_DATA);
+			ny_wg_le32_store(hdr + 4, job->remote_index);
+			ny_wg_le64_store(hdr + 8, counters[k]);
+			bufs[k] = hdr + NY_WG_DATA_HEADER_LEN;
+			lens[k] = padded;
+		}
+		if (ny_aead_seal_many(aead, counters, bufs, lens, n) < 0)
 			return -EIO;
-		p->len = (uint32_t)(NY_WG_DATA_HEADER_LEN + padded + NY_AEAD_TAG_LEN);
-		p->drop = NY_WG_DROP_NONE;
+		for (size_t k = 0; k < n; k++) {
+			pkts[first + k].len = (uint32_t)(NY_WG_DATA_HEADER_LEN + lens[k] + NY_AEAD_TAG_LEN);
+			pkts[first + k].drop = NY_WG_DROP_NONE;
+		}
 	}
 	return 0;
 }
@@ -163,7 +176,8 @@ static bool replay_too_old(struct ny_wg_keypair *kp, uint64_t counter)
 
 /* Authenticates and decrypts one packet; returns why it was dropped, or NY_WG_DROP_NONE. The replay window is
  * updated later, only for packets whose tag verified, so forged packets cannot move it. */
-static enum ny_wg_drop open_one(struct ny_wg_keypair *kp, struct ny_aead_ctx *aead, struct ny_wg_packet *p)
+/* What can be refused before decrypting: not a data message of this keypair, or a counter out of range. */
+static enum ny_wg_drop open_check(struct ny_wg_keypair *kp, const struct ny_wg_packet *p)
 {
 	uint64_t counter;
 
@@ -173,8 +187,6 @@ static enum ny_wg_drop open_one(struct ny_wg_keypair *kp, struct ny_aead_ctx *ae
 	counter = ny_wg_le64_load(p->buf + 8);
 	if (counter >= NY_WG_REJECT_AFTER_MESSAGES || replay_too_old(kp, counter))
 		return NY_WG_DROP_REPLAY;
-	if (!ny_aead_open(aead, counter, p->buf + NY_WG_DATA_HEADER_LEN, p->len - NY_WG_DATA_HEADER_LEN))
-		return NY_WG_DROP_DECRYPT;
 	return NY_WG_DROP_NONE;
 }
 
@@ -200,9 +212,27 @@ int ny_wg_transport_open_begin(struct ny_wg_device *dev, struct ny_wg_keypair *k
 void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *aead, struct ny_wg_packet *pkts,
 			  size_t n)
 {
+	uint64_t counters[AEAD_MANY];
+	uint8_t *bufs[AEAD_MANY];
+	size_t lens[AEAD_MANY], which[AEAD_MANY], m = 0;
+	bool ok[AEAD_MANY];
+
 	ny_aead_set_key(aead, job->kp->recv_key);
-	for (size_t i = 0; i < n; i++)
-		pkts[i].drop = open_one(job->kp, aead, &pkts[i]);
+	for (size_t i = 0; i < n; i++) {
+		if ((pkts[i].drop = open_check(job->kp, &pkts[i])) == NY_WG_DROP_NONE) {
+			counters[m] = ny_wg_le64_load(pkts[i].buf + 8);
+			bufs[m] = pkts[i].buf + NY_WG_DATA_HEADER_LEN;
+			lens[m] = pkts[i].len - NY_WG_DATA_HEADER_LEN;
+			which[m++] = i;
+		}
+		if (m == AEAD_MANY || (i + 1 == n && m)) {
+			ny_aead_open_many(aead, counters, bufs, lens, ok, m);
+			for (size_t k = 0; k < m; k++)
+				if (!ok[k])
+					pkts[which[k]].drop = NY_WG_DROP_DECRYPT;
+			m = 0;
+		}
+	}
 }
 
 bool ny_wg_transport_open_account(struct ny_wg_device *dev, struct ny_wg_open_job *job, struct ny_wg_packet *pkts,

@@ -287,6 +287,62 @@ Test(aead, switching_keys_between_packets_uses_the_new_key)
 	}
 }
 
+/* A batch (ny_aead_seal_many / ny_aead_open_many) gives what one call per message gives: lengths that share and
+ * cross 16-lane passes, more messages than one shared run takes, one longer than the scratch buffer holds next to
+ * others, arbitrary counters; opening reports each message, a tampered one and a short one among good ones. */
+#define MANY 90
+
+/* Message i's plaintext: len bytes of the pattern from offset i where they fit (so messages differ). */
+static const uint8_t *many_src(size_t i, size_t len)
+{
+	return plain + (len + i <= MAX_PLAIN ? i : 0);
+}
+
+Test(aead, a_batch_seals_and_opens_as_one_call_per_message_does)
+{
+	static const size_t pattern[] = { 1420, 0, 64, 1, 400, 1000, 448, 449, 1420, 65535, 17, 960, 1500 };
+	uint8_t key[NY_KEY_LEN], *bufs[MANY], *one = malloc(MAX_PLAIN + NY_AEAD_TAG_LEN);
+	size_t lens[MANY], sealed_lens[MANY];
+	uint64_t ctrs[MANY];
+	bool ok[MANY];
+
+	cr_assert_not_null(one);
+	make_key(key, 9);
+	set_key_all(key);
+	for (size_t i = 0; i < MANY; i++) {
+		lens[i] = pattern[i % ARRAY_LEN(pattern)];
+		ctrs[i] = i * 7919 + (i % 3 == 0 ? UINT64_C(1) << 40 : 0);
+		bufs[i] = malloc(lens[i] + NY_AEAD_TAG_LEN);
+		cr_assert_not_null(bufs[i]);
+	}
+	for (int p = 0; p < PROVIDERS; p++) {
+		for (size_t i = 0; i < MANY; i++)
+			memcpy(bufs[i], many_src(i, lens[i]), lens[i]);
+		cr_assert_eq(ny_aead_seal_many(ctx[p], ctrs, bufs, lens, MANY), 0);
+		for (size_t i = 0; i < MANY; i++) {
+			memcpy(one, many_src(i, lens[i]), lens[i]);
+			cr_assert_eq(ny_aead_seal(ctx[p], ctrs[i], one, lens[i]), 0);
+			cr_assert_eq(memcmp(one, bufs[i], lens[i] + NY_AEAD_TAG_LEN), 0,
+				     "%s: message %zu (%zu bytes) sealed differently in a batch", ny_aead_provider_name(providers[p]),
+				     i, lens[i]);
+			sealed_lens[i] = lens[i] + NY_AEAD_TAG_LEN;
+		}
+		bufs[5][0] ^= 1;      /* tampered */
+		sealed_lens[7] = 15; /* shorter than a tag */
+		ny_aead_open_many(ctx[p], ctrs, bufs, sealed_lens, ok, MANY);
+		for (size_t i = 0; i < MANY; i++) {
+			cr_assert_eq(ok[i], i != 5 && i != 7, "%s: message %zu opened: %d", ny_aead_provider_name(providers[p]), i,
+				     ok[i]);
+			if (ok[i])
+				cr_assert_eq(memcmp(bufs[i], many_src(i, lens[i]), lens[i]), 0, "%s: message %zu opened to the wrong plaintext",
+					     ny_aead_provider_name(providers[p]), i);
+		}
+	}
+	for (size_t i = 0; i < MANY; i++)
+		free(bufs[i]);
+	free(one);
+}
+
 Test(aead, provider_names_round_trip_and_unknown_names_are_rejected)
 {
 	static const char *const bad[] = { "foo", "", "opensslx", "sodiu" };

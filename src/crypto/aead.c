@@ -313,7 +313,8 @@ int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_
 {
 	uint8_t *region[MANY_MAX];
 
-	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8) {
+	/* One message alone fills no more lanes than the single-message path, which is a little faster. */
+	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8 || n == 1) {
 		for (size_t i = 0; i < n; i++)
 			if (ny_aead_seal(ctx, counters[i], bufs[i], lens[i]) < 0)
 				return -EIO;
@@ -337,7 +338,7 @@ void ny_aead_open_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8
 	uint8_t *region[MANY_MAX];
 	size_t plain[MANY_MAX];
 
-	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8) {
+	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8 || n == 1) {
 		for (size_t i = 0; i < n; i++)
 			ok[i] = ny_aead_open(ctx, counters[i], bufs[i], lens[i]);
 		return;

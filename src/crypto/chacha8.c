@@ -1,6 +1,6 @@
-/* Eight ChaCha20 blocks in parallel (see chacha8.h). State word i of all eight blocks sits in one 256-bit register,
- * block b in lane b, so the 20 rounds are 8-wide vector adds, xors and rotates with no shuffles; an 8x8 transpose
- * per half of the state then gives each block's 64 bytes. */
+/* Eight or sixteen ChaCha20 blocks in parallel (see chacha8.h). State word i of all the blocks sits in one 256- or
+ * 512-bit register, block b in lane b, so the 20 rounds are vector adds, xors and rotates with no shuffles; a
+ * transpose then gives each block's 64 bytes. */
 #include "crypto/chacha8.h"
 
 #include <string.h>
@@ -17,22 +17,39 @@ bool ny_chacha8_usable(void)
 	       __builtin_cpu_supports("avx512vl");
 }
 
+static const uint32_t sigma[4] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 }; /* "expand 32-byte k" */
+
 static inline uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-#define QR(a, b, c, d)                                                                                               \
+/* One quarter round on whole registers of lanes: P is the intrinsics' prefix (_mm256 or _mm512) and S their
+ * suffix for a whole register (si256 or si512). */
+#define QUARTER(P, S, a, b, c, d)                                                                                    \
 	do {                                                                                                         \
-		x[a] = _mm256_add_epi32(x[a], x[b]);                                                                 \
-		x[d] = _mm256_rol_epi32(_mm256_xor_si256(x[d], x[a]), 16);                                           \
-		x[c] = _mm256_add_epi32(x[c], x[d]);                                                                 \
-		x[b] = _mm256_rol_epi32(_mm256_xor_si256(x[b], x[c]), 12);                                           \
-		x[a] = _mm256_add_epi32(x[a], x[b]);                                                                 \
-		x[d] = _mm256_rol_epi32(_mm256_xor_si256(x[d], x[a]), 8);                                            \
-		x[c] = _mm256_add_epi32(x[c], x[d]);                                                                 \
-		x[b] = _mm256_rol_epi32(_mm256_xor_si256(x[b], x[c]), 7);                                            \
+		x[a] = P##_add_epi32(x[a], x[b]);                                                                    \
+		x[d] = P##_rol_epi32(P##_xor_##S(x[d], x[a]), 16);                                                   \
+		x[c] = P##_add_epi32(x[c], x[d]);                                                                    \
+		x[b] = P##_rol_epi32(P##_xor_##S(x[b], x[c]), 12);                                                   \
+		x[a] = P##_add_epi32(x[a], x[b]);                                                                    \
+		x[d] = P##_rol_epi32(P##_xor_##S(x[d], x[a]), 8);                                                    \
+		x[c] = P##_add_epi32(x[c], x[d]);                                                                    \
+		x[b] = P##_rol_epi32(P##_xor_##S(x[b], x[c]), 7);                                                    \
 	} while (0)
+
+/* The 20 rounds: 10 double rounds of a column and a diagonal round (RFC 8439 §2.3). */
+#define ROUNDS(P, S)                                                                                                 \
+	for (int r = 0; r < 10; r++) {                                                                               \
+		QUARTER(P, S, 0, 4, 8, 12);                                                                          \
+		QUARTER(P, S, 1, 5, 9, 13);                                                                          \
+		QUARTER(P, S, 2, 6, 10, 14);                                                                         \
+		QUARTER(P, S, 3, 7, 11, 15);                                                                         \
+		QUARTER(P, S, 0, 5, 10, 15);                                                                         \
+		QUARTER(P, S, 1, 6, 11, 12);                                                                         \
+		QUARTER(P, S, 2, 7, 8, 13);                                                                          \
+		QUARTER(P, S, 3, 4, 9, 14);                                                                          \
+	}
 
 /* in[0..7] hold word w of blocks 0..7 (w = the array index); out[b] gets words 0..7 of block b. */
 TARGET static inline void transpose8(const __m256i in[8], __m256i out[8])
@@ -58,7 +75,6 @@ TARGET static inline void transpose8(const __m256i in[8], __m256i out[8])
 TARGET void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_t nonce[12], uint8_t *buf,
 			   unsigned nblocks)
 {
-	static const uint32_t sigma[4] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 }; /* "expand 32-byte k" */
 	__m256i x[16], s[16], lo[8], hi[8];
 
 	for (int i = 0; i < 4; i++)
@@ -69,16 +85,7 @@ TARGET void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_
 	for (int i = 0; i < 3; i++)
 		s[13 + i] = _mm256_set1_epi32((int)le32(nonce + 4 * i));
 	memcpy(x, s, sizeof(x));
-	for (int r = 0; r < 10; r++) {
-		QR(0, 4, 8, 12);
-		QR(1, 5, 9, 13);
-		QR(2, 6, 10, 14);
-		QR(3, 7, 11, 15);
-		QR(0, 5, 10, 15);
-		QR(1, 6, 11, 12);
-		QR(2, 7, 8, 13);
-		QR(3, 4, 9, 14);
-	}
+	ROUNDS(_mm256, si256);
 	for (int i = 0; i < 16; i++)
 		x[i] = _mm256_add_epi32(x[i], s[i]);
 	transpose8(x, lo);
@@ -93,18 +100,6 @@ TARGET void ny_chacha8_xor(const uint8_t key[32], uint32_t counter, const uint8_
 }
 
 #define TARGET512 __attribute__((target("avx2,avx512f,avx512vl")))
-
-#define QR16(a, b, c, d)                                                                                             \
-	do {                                                                                                         \
-		x[a] = _mm512_add_epi32(x[a], x[b]);                                                                 \
-		x[d] = _mm512_rol_epi32(_mm512_xor_si512(x[d], x[a]), 16);                                           \
-		x[c] = _mm512_add_epi32(x[c], x[d]);                                                                 \
-		x[b] = _mm512_rol_epi32(_mm512_xor_si512(x[b], x[c]), 12);                                           \
-		x[a] = _mm512_add_epi32(x[a], x[b]);                                                                 \
-		x[d] = _mm512_rol_epi32(_mm512_xor_si512(x[d], x[a]), 8);                                            \
-		x[c] = _mm512_add_epi32(x[c], x[d]);                                                                 \
-		x[b] = _mm512_rol_epi32(_mm512_xor_si512(x[b], x[c]), 7);                                            \
-	} while (0)
 
 /* 16x16 transpose of 32-bit words: in[w] holds word w of lanes 0..15, out[l] gets words 0..15 of lane l. Within
  * each 128-bit chunk, two unpack rounds transpose 4x4 groups; two rounds of 128-bit shuffles then move the chunks. */
@@ -140,7 +135,6 @@ TARGET512 static inline void transpose16(const __m512i in[16], __m512i out[16])
 
 TARGET512 void ny_chacha16_xor(const uint8_t key[32], const struct ny_chacha16_lanes *lanes, unsigned nlanes)
 {
-	static const uint32_t sigma[4] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
 	__m512i x[16], s[16], blk[16];
 
 	for (int i = 0; i < 4; i++)
@@ -151,16 +145,7 @@ TARGET512 void ny_chacha16_xor(const uint8_t key[32], const struct ny_chacha16_l
 	for (int i = 0; i < 3; i++)
 		s[13 + i] = _mm512_loadu_si512(lanes->nonce[i]);
 	memcpy(x, s, sizeof(x));
-	for (int r = 0; r < 10; r++) {
-		QR16(0, 4, 8, 12);
-		QR16(1, 5, 9, 13);
-		QR16(2, 6, 10, 14);
-		QR16(3, 7, 11, 15);
-		QR16(0, 5, 10, 15);
-		QR16(1, 6, 11, 12);
-		QR16(2, 7, 8, 13);
-		QR16(3, 4, 9, 14);
-	}
+	ROUNDS(_mm512, si512);
 	for (int i = 0; i < 16; i++)
 		x[i] = _mm512_add_epi32(x[i], s[i]);
 	transpose16(x, blk);

@@ -1,7 +1,9 @@
-/* ChaCha20 (RFC 8439 §2.3-2.4) on up to 8 consecutive blocks at once, one block per 32-bit lane of AVX2 registers
- * (AVX-512VL rotates), for the transport AEAD (aead.c): it takes what OpenSSL's AVX-512 code does badly, the last
- * 1-8 blocks of a message (its 16-block pass computes 16 whatever the length) and messages of at most 8 blocks (a
- * slow path of its own). Internal to src/crypto. */
+/* ChaCha20 (RFC 8439 §2.3-2.4) on many blocks at once, one block per 32-bit lane, for the transport AEAD (aead.c)
+ * on AVX-512 CPUs. 8 consecutive blocks of one message in 256-bit registers take what OpenSSL's AVX-512 code does
+ * badly: the last 1-8 blocks of a message (its 16-block pass computes 16 whatever the length) and messages of at
+ * most 8 blocks (a slow path of its own). 16 blocks with a counter and nonce each in 512-bit registers let the
+ * blocks of a batch of messages share passes. (On this machine's CPU a 512-bit pass costs more than a 256-bit one,
+ * so a single message's tail takes the 8-lane code.) Internal to src/crypto. */
 #ifndef NYLON_CRYPTO_CHACHA8_H
 #define NYLON_CRYPTO_CHACHA8_H
 

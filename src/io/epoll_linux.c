@@ -153,18 +153,23 @@ static int epoll_send_udp(struct ny_io *io, const struct ny_io_send *sends, size
 	return sent;
 }
 
+/* Counts one TUN write's result; 1 when it was written. */
+static int count_tun_write(struct ny_io *io, ssize_t ret)
+{
+	if (ret < 0) {
+		io->stats.tun_tx_errors++;
+		return 0;
+	}
+	io->stats.tun_tx_pkts++;
+	return 1;
+}
+
 static int epoll_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n)
 {
 	int sent = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (write(io->tun_fd, pkts[i].data, pkts[i].len) < 0) {
-			io->stats.tun_tx_errors++;
-			continue;
-		}
-		io->stats.tun_tx_pkts++;
-		sent++;
-	}
+	for (size_t i = 0; i < n; i++)
+		sent += count_tun_write(io, write(io->tun_fd, pkts[i].data, pkts[i].len));
 	return sent;
 }
 
@@ -173,14 +178,8 @@ static int epoll_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, si
 {
 	int sent = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (writev(io->tun_fd, vecs[i].iov, (int)vecs[i].iovcnt) < 0) {
-			io->stats.tun_tx_errors++;
-			continue;
-		}
-		io->stats.tun_tx_pkts++;
-		sent++;
-	}
+	for (size_t i = 0; i < n; i++)
+		sent += count_tun_write(io, writev(io->tun_fd, vecs[i].iov, (int)vecs[i].iovcnt));
 	return sent;
 }
 

@@ -447,20 +447,30 @@ static int uring_send_udp(struct ny_io *io, const struct ny_io_send *sends, size
 	return (int)done;
 }
 
+/* Queues one TUN write, of buf[0, len) or, with iov, of iov[0, iovcnt). False when the ring has no room. */
+static bool queue_tun_write(struct uring_io *u, uint32_t index, const void *buf, size_t len,
+			    const struct iovec *iov, unsigned iovcnt)
+{
+	struct io_uring_sqe *sqe = sqe_get(u);
+
+	if (!sqe)
+		return false;
+	if (iov)
+		io_uring_prep_writev(sqe, u->io.tun_fd, iov, iovcnt, 0);
+	else
+		io_uring_prep_write(sqe, u->io.tun_fd, buf, (unsigned)len, 0);
+	io_uring_sqe_set_data64(sqe, pack(OP_TUN_WRITE, index));
+	u->in_flight++;
+	return true;
+}
+
 static int uring_send_tun(struct ny_io *io, const struct ny_io_pkt *pkts, size_t n)
 {
 	struct uring_io *u = uring_io(io);
 	size_t done = 0;
 
-	for (; done < n; done++) {
-		struct io_uring_sqe *sqe = sqe_get(u);
-
-		if (!sqe)
-			break;
-		io_uring_prep_write(sqe, io->tun_fd, pkts[done].data, pkts[done].len, 0);
-		io_uring_sqe_set_data64(sqe, pack(OP_TUN_WRITE, (uint32_t)done));
-		u->in_flight++;
-	}
+	while (done < n && queue_tun_write(u, (uint32_t)done, pkts[done].data, pkts[done].len, NULL, 0))
+		done++;
 	io->stats.tun_tx_errors += n - done;
 	return (int)done;
 }
@@ -470,15 +480,8 @@ static int uring_send_tun_vec(struct ny_io *io, const struct ny_io_vec *vecs, si
 	struct uring_io *u = uring_io(io);
 	size_t done = 0;
 
-	for (; done < n; done++) {
-		struct io_uring_sqe *sqe = sqe_get(u);
-
-		if (!sqe)
-			break;
-		io_uring_prep_writev(sqe, io->tun_fd, vecs[done].iov, vecs[done].iovcnt, 0);
-		io_uring_sqe_set_data64(sqe, pack(OP_TUN_WRITE, (uint32_t)done));
-		u->in_flight++;
-	}
+	while (done < n && queue_tun_write(u, (uint32_t)done, NULL, 0, vecs[done].iov, vecs[done].iovcnt))
+		done++;
 	u->hold_udp |= done > 0;
 	io->stats.tun_tx_errors += n - done;
 	return (int)done;

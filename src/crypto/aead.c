@@ -2,6 +2,7 @@
  * identical. */
 #include "nylon/aead.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/crypto.h>
@@ -216,25 +217,38 @@ static bool openssl_tag(struct ny_aead_ctx *ctx, const uint8_t *poly_key, const 
 	       ossl.mac_final(ctx->mac, tag, &tag_len, 16) == 1 && tag_len == 16;
 }
 
+/* What follows ChaCha20 into a region (its Poly1305 key, then buf XOR keystream from byte 64), for one message or
+ * a batch. seal: the ciphertext back into buf, the tag after it. open: the tag of the ciphertext in buf checked,
+ * and only then the plaintext back into buf. */
+static bool seal_finish(struct ny_aead_ctx *ctx, const uint8_t *region, uint8_t *buf, size_t len)
+{
+	memcpy(buf, region + 64, len);
+	return openssl_tag(ctx, region, buf, len, buf + len);
+}
+
+static bool open_finish(struct ny_aead_ctx *ctx, const uint8_t *region, uint8_t *buf, size_t plain)
+{
+	uint8_t tag[16];
+
+	if (!openssl_tag(ctx, region, buf, plain, tag) || CRYPTO_memcmp(tag, buf + plain, 16) != 0)
+		return false;
+	memcpy(buf, region + 64, plain);
+	return true;
+}
+
 static int openssl_seal(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8_t *buf, size_t len)
 {
-	if (len > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, len))
+	if (len > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, len) || !seal_finish(ctx, ctx->scratch, buf, len))
 		return -EIO;
-	memcpy(buf, ctx->scratch + 64, len);
-	return openssl_tag(ctx, ctx->scratch, buf, len, buf + len) ? 0 : -EIO;
+	return 0;
 }
 
 static bool openssl_open(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8_t *buf, size_t len)
 {
 	size_t plain = len - 16;
-	uint8_t tag[16];
 
-	if (plain > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, plain) ||
-	    !openssl_tag(ctx, ctx->scratch, buf, plain, tag) ||
-	    CRYPTO_memcmp(tag, buf + plain, 16) != 0)
-		return false;
-	memcpy(buf, ctx->scratch + 64, plain);
-	return true;
+	return plain <= NY_AEAD_MAX_LEN && openssl_xor(ctx, nonce, buf, plain) &&
+	       open_finish(ctx, ctx->scratch, buf, plain);
 }
 
 int ny_aead_seal(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len)
@@ -266,11 +280,6 @@ bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_
 
 #define MANY_MAX 64 /* messages per shared ChaCha20 run */
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Lays out as many of msgs[0, n) as fit in the scratch buffer, each as [64 zero bytes | message | pad to 64], and
  * runs ChaCha20 over all their blocks in 16-lane passes. region[k] then holds message k's Poly1305 key in its
  * first 32 bytes and message XOR keystream from byte 64. Returns how many it took (0: msgs[0] is too long). */
@@ -283,6 +292,7 @@ static size_t openssl_xor_many(struct ny_aead_ctx *ctx, const uint64_t counters[
 
 	for (k = 0; k < n && k < MANY_MAX && lens[k] <= NY_AEAD_MAX_LEN; k++) {
 		size_t whole = 64 + ((lens[k] + 63) & ~(size_t)63);
+		uint32_t words[3]; /* the nonce as the cipher's state words, once per message */
 		uint8_t nonce[12];
 
 		if (off + whole > SCRATCH_LEN)
@@ -292,10 +302,13 @@ static size_t openssl_xor_many(struct ny_aead_ctx *ctx, const uint64_t counters[
 		memset(region[k], 0, 64);
 		memcpy(region[k] + 64, msgs[k], lens[k]);
 		ny_crypto_counter_nonce(nonce, counters[k]);
+		memcpy(words, nonce, sizeof(words));
+		for (int w = 0; w < 3; w++)
+			words[w] = le32toh(words[w]);
 		for (size_t b = 0; b < whole / 64; b++) {
 			lanes.counter[used] = (uint32_t)b;
 			for (int w = 0; w < 3; w++)
-				lanes.nonce[w][used] = le32(nonce + 4 * w);
+				lanes.nonce[w][used] = words[w];
 			lanes.out[used] = region[k] + 64 * b;
 			if (++used == 16) {
 				ny_chacha16_xor(ctx->key, &lanes, used);
@@ -323,11 +336,9 @@ int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_
 	for (size_t i = 0, got; i < n; i += got) {
 		if (!(got = openssl_xor_many(ctx, counters + i, bufs + i, lens + i, n - i, region)))
 			return -EIO;
-		for (size_t k = 0; k < got; k++) {
-			memcpy(bufs[i + k], region[k] + 64, lens[i + k]);
-			if (!openssl_tag(ctx, region[k], bufs[i + k], lens[i + k], bufs[i + k] + lens[i + k]))
+		for (size_t k = 0; k < got; k++)
+			if (!seal_finish(ctx, region[k], bufs[i + k], lens[i + k]))
 				return -EIO;
-		}
 	}
 	return 0;
 }
@@ -353,13 +364,7 @@ void ny_aead_open_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8
 			got = 1;
 			continue;
 		}
-		for (size_t k = 0; k < got; k++) {
-			uint8_t tag[16];
-
-			ok[i + k] = lens[i + k] >= 16 && openssl_tag(ctx, region[k], bufs[i + k], plain[k], tag) &&
-				    CRYPTO_memcmp(tag, bufs[i + k] + plain[k], 16) == 0;
-			if (ok[i + k])
-				memcpy(bufs[i + k], region[k] + 64, plain[k]);
-		}
+		for (size_t k = 0; k < got; k++)
+			ok[i + k] = lens[i + k] >= 16 && open_finish(ctx, region[k], bufs[i + k], plain[k]);
 	}
 }

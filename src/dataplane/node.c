@@ -264,13 +264,16 @@ static void send_initiation(struct ny_dp_node *node, struct ny_dp_peer *peer, ui
 	struct ny_wg_msg_initiation msg;
 	struct ny_io_addr dst, alt[NY_DP_ALT_MAX];
 	unsigned n_alt;
+	bool has;
 
 	pthread_mutex_lock(&node->peer_lock);
+	has = peer->has_endpoint;
+	dst = peer->endpoint;
 	n_alt = peer->n_alt;
 	memcpy(alt, peer->alt, n_alt * sizeof(alt[0]));
 	pthread_mutex_unlock(&node->peer_lock);
 	/* The X25519 of the initiation runs outside peer_lock: shards keep moving data meanwhile. */
-	if (!peer_endpoint(node, peer, &dst) || ny_wg_handshake_create_initiation(peer->wg, now, &msg) < 0)
+	if (!has || ny_wg_handshake_create_initiation(peer->wg, now, &msg) < 0)
 		return;
 	ny_log_debug("wg", "peer %s: sending handshake initiation", peer->id);
 	ny_dp_send_to(node, &dst, &msg, sizeof(msg));

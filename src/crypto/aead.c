@@ -15,6 +15,7 @@
 
 #include "crypto/chacha8.h"
 #include "crypto/nonce.h"
+#include "crypto/poly8.h"
 
 /* The OpenSSL provider computes ChaCha20-Poly1305 from its two halves rather than through the EVP AEAD: the
  * AEAD derives the Poly1305 key with a ChaCha20 call of one block and encrypts a length that is not a multiple of
@@ -50,6 +51,7 @@ static struct {
 	OSSL_FUNC_mac_final_fn *mac_final;
 	bool ok;
 	bool chacha8; /* ny_chacha8_usable(): the 8-lane and the 16-lane code */
+	bool poly8;   /* ny_poly8_usable(): eight Poly1305 messages at once */
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
@@ -100,6 +102,7 @@ static void ossl_load(void)
 		}
 	}
 	ossl.chacha8 = ny_chacha8_usable();
+	ossl.poly8 = ny_poly8_usable();
 	ossl.ok = ossl.cipher_new && ossl.cipher_free && ossl.cipher_init && ossl.cipher_update && ossl.mac_new &&
 		  ossl.mac_free && ossl.mac_init && ossl.mac_update && ossl.mac_final;
 }
@@ -278,54 +281,126 @@ bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_
 
 /* ---- batches ------------------------------------------------------------------------------------------------ */
 
+/* A batch works on the messages where they lie: ChaCha20 XORs each whole 64-byte block of a message in place, so
+ * only the Poly1305 key block and a last partial block of each message pass through the scratch buffer (the
+ * single-message path copies the whole message in and out). Poly1305 then runs eight messages at a time where the
+ * CPU has IFMA (crypto/poly8.h), sorted by length so that the lanes of a group finish together. */
 #define MANY_MAX 64 /* messages per shared ChaCha20 run */
+#define KEYBLK(ctx, k) ((ctx)->scratch + 64 * (size_t)(k))                 /* ChaCha20 block 0 of message k */
+#define TAILBLK(ctx, k) ((ctx)->scratch + 64 * (size_t)(MANY_MAX + (k))) /* its last partial block */
+#define POLY8_MIN 4 /* fewer messages than this take OpenSSL's Poly1305 one by one */
+_Static_assert(SCRATCH_LEN >= 2 * 64 * MANY_MAX, "the scratch buffer holds the batch's key and tail blocks");
 
-/* Lays out as many of msgs[0, n) as fit in the scratch buffer, each as [64 zero bytes | message | pad to 64], and
- * runs ChaCha20 over all their blocks in 16-lane passes. region[k] then holds message k's Poly1305 key in its
- * first 32 bytes and message XOR keystream from byte 64. Returns how many it took (0: msgs[0] is too long). */
-static size_t openssl_xor_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const msgs[],
-			       const size_t lens[], size_t n, uint8_t *region[])
+/* ChaCha20 blocks of many messages in 16-lane passes, one block per lane whatever message it belongs to. */
+struct many_run {
+	struct ny_aead_ctx *ctx;
+	struct ny_chacha16_lanes lanes;
+	unsigned used;
+};
+
+static void run_block(struct many_run *run, uint32_t counter, const uint32_t words[3], uint8_t *out)
 {
-	struct ny_chacha16_lanes lanes = { 0 };
-	size_t k, off = 0;
-	unsigned used = 0;
+	run->lanes.counter[run->used] = counter;
+	for (int w = 0; w < 3; w++)
+		run->lanes.nonce[w][run->used] = words[w];
+	run->lanes.out[run->used] = out;
+	if (++run->used == 16) {
+		ny_chacha16_xor(run->ctx->key, &run->lanes, 16);
+		run->used = 0;
+	}
+}
 
-	for (k = 0; k < n && k < MANY_MAX && lens[k] <= NY_AEAD_MAX_LEN; k++) {
-		size_t whole = 64 + ((lens[k] + 63) & ~(size_t)63);
-		uint32_t words[3]; /* the nonce as the cipher's state words, once per message */
-		uint8_t nonce[12];
+static void run_flush(struct many_run *run)
+{
+	if (run->used)
+		ny_chacha16_xor(run->ctx->key, &run->lanes, run->used);
+	run->used = 0;
+}
 
-		if (off + whole > SCRATCH_LEN)
-			break;
-		region[k] = ctx->scratch + off;
-		off += whole;
-		memset(region[k], 0, 64);
-		memcpy(region[k] + 64, msgs[k], lens[k]);
-		ny_crypto_counter_nonce(nonce, counters[k]);
-		memcpy(words, nonce, sizeof(words));
-		for (int w = 0; w < 3; w++)
-			words[w] = le32toh(words[w]);
-		for (size_t b = 0; b < whole / 64; b++) {
-			lanes.counter[used] = (uint32_t)b;
-			for (int w = 0; w < 3; w++)
-				lanes.nonce[w][used] = words[w];
-			lanes.out[used] = region[k] + 64 * b;
-			if (++used == 16) {
-				ny_chacha16_xor(ctx->key, &lanes, used);
-				used = 0;
-			}
+/* The nonce of a counter as the cipher's three state words. */
+static void nonce_words(uint64_t counter, uint32_t words[3])
+{
+	uint8_t nonce[12];
+
+	ny_crypto_counter_nonce(nonce, counter);
+	memcpy(words, nonce, 12);
+	for (int w = 0; w < 3; w++)
+		words[w] = le32toh(words[w]);
+}
+
+/* For messages k < n with use[k] (all if use is NULL): with keys, block 0 of the keystream into KEYBLK(k) (its
+ * first 32 bytes are the Poly1305 key); with data, msgs[k][0, lens[k]) XOR blocks 1.. of the keystream, in
+ * place. */
+static void xor_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const msgs[], const size_t lens[],
+		     size_t n, const bool use[], bool keys, bool data)
+{
+	struct many_run run = { .ctx = ctx };
+
+	for (size_t k = 0; k < n; k++) {
+		size_t whole = lens[k] / 64, rem = lens[k] % 64;
+		uint32_t words[3];
+
+		if (use && !use[k])
+			continue;
+		nonce_words(counters[k], words);
+		if (keys) {
+			memset(KEYBLK(ctx, k), 0, 64);
+			run_block(&run, 0, words, KEYBLK(ctx, k));
+		}
+		if (!data)
+			continue;
+		for (size_t b = 0; b < whole; b++)
+			run_block(&run, (uint32_t)(b + 1), words, msgs[k] + 64 * b);
+		if (rem) {
+			memcpy(TAILBLK(ctx, k), msgs[k] + 64 * whole, rem);
+			run_block(&run, (uint32_t)(whole + 1), words, TAILBLK(ctx, k));
 		}
 	}
-	if (used)
-		ny_chacha16_xor(ctx->key, &lanes, used);
-	return k;
+	run_flush(&run);
+	for (size_t k = 0; data && k < n; k++)
+		if ((!use || use[k]) && lens[k] % 64)
+			memcpy(msgs[k] + lens[k] / 64 * 64, TAILBLK(ctx, k), lens[k] % 64);
+}
+
+/* The AEAD tags of msgs[k][0, lens[k]) under the Poly1305 keys in KEYBLK(k), k < n (at most MANY_MAX). */
+static bool tags_many(struct ny_aead_ctx *ctx, uint8_t *const msgs[], const size_t lens[], uint8_t *const tags[],
+		      size_t n)
+{
+	uint8_t order[MANY_MAX];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) { /* insertion sort by length: a batch is mostly of one or two lengths */
+		size_t j = i;
+
+		for (; j > 0 && lens[order[j - 1]] > lens[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = (uint8_t)i;
+	}
+	for (; ossl.poly8 && n - k >= POLY8_MIN; k += 8) {
+		const uint8_t *g_keys[8], *g_msgs[8];
+		uint8_t *g_tags[8];
+		size_t g_lens[8];
+		unsigned g = n - k < 8 ? (unsigned)(n - k) : 8;
+
+		for (unsigned l = 0; l < g; l++) {
+			g_keys[l] = KEYBLK(ctx, order[k + l]);
+			g_msgs[l] = msgs[order[k + l]];
+			g_lens[l] = lens[order[k + l]];
+			g_tags[l] = tags[order[k + l]];
+		}
+		ny_poly8_aead_tags(g_keys, g_msgs, g_lens, g_tags, g);
+		if (g < 8)
+			return true;
+	}
+	for (; k < n; k++)
+		if (!openssl_tag(ctx, KEYBLK(ctx, order[k]), msgs[order[k]], lens[order[k]], tags[order[k]]))
+			return false;
+	return true;
 }
 
 int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const bufs[], const size_t lens[],
 		      size_t n)
 {
-	uint8_t *region[MANY_MAX];
-
 	/* One message alone fills no more lanes than the single-message path, which is a little faster. */
 	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8 || n == 1) {
 		for (size_t i = 0; i < n; i++)
@@ -333,12 +408,18 @@ int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_
 				return -EIO;
 		return 0;
 	}
-	for (size_t i = 0, got; i < n; i += got) {
-		if (!(got = openssl_xor_many(ctx, counters + i, bufs + i, lens + i, n - i, region)))
-			return -EIO;
-		for (size_t k = 0; k < got; k++)
-			if (!seal_finish(ctx, region[k], bufs[i + k], lens[i + k]))
+	for (size_t i = 0; i < n; i += MANY_MAX) {
+		size_t m = n - i < MANY_MAX ? n - i : MANY_MAX;
+		uint8_t *tags[MANY_MAX];
+
+		for (size_t k = 0; k < m; k++) {
+			if (lens[i + k] > NY_AEAD_MAX_LEN)
 				return -EIO;
+			tags[k] = bufs[i + k] + lens[i + k];
+		}
+		xor_many(ctx, counters + i, bufs + i, lens + i, m, NULL, true, true);
+		if (!tags_many(ctx, bufs + i, lens + i, tags, m))
+			return -EIO;
 	}
 	return 0;
 }
@@ -346,25 +427,30 @@ int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_
 void ny_aead_open_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const bufs[], const size_t lens[],
 		       bool ok[], size_t n)
 {
-	uint8_t *region[MANY_MAX];
-	size_t plain[MANY_MAX];
-
 	if (ctx->provider != NY_AEAD_OPENSSL || !ossl.chacha8 || n == 1) {
 		for (size_t i = 0; i < n; i++)
 			ok[i] = ny_aead_open(ctx, counters[i], bufs[i], lens[i]);
 		return;
 	}
-	for (size_t i = 0, got; i < n; i += got) {
-		size_t m = n - i < MANY_MAX ? n - i : MANY_MAX;
+	for (size_t i = 0; i < n; i += MANY_MAX) {
+		size_t m = n - i < MANY_MAX ? n - i : MANY_MAX, plain[MANY_MAX];
+		uint8_t tag[MANY_MAX][16], *tags[MANY_MAX];
+		bool *use = ok + i;
 
-		for (size_t k = 0; k < m; k++) /* a message too short for its tag becomes one of length 0 and fails */
-			plain[k] = lens[i + k] >= 16 ? lens[i + k] - 16 : 0;
-		if (!(got = openssl_xor_many(ctx, counters + i, bufs + i, plain, m, region))) {
-			ok[i] = false; /* too long */
-			got = 1;
+		/* The tags are checked first; only the messages that verify are decrypted. A message too short for
+		 * its tag, or too long, is tagged as one of length 0 and fails. */
+		for (size_t k = 0; k < m; k++) {
+			use[k] = lens[i + k] >= 16 && lens[i + k] - 16 <= NY_AEAD_MAX_LEN;
+			plain[k] = use[k] ? lens[i + k] - 16 : 0;
+			tags[k] = tag[k];
+		}
+		xor_many(ctx, counters + i, bufs + i, plain, m, NULL, true, false);
+		if (!tags_many(ctx, bufs + i, plain, tags, m)) {
+			memset(use, 0, m * sizeof(*use));
 			continue;
 		}
-		for (size_t k = 0; k < got; k++)
-			ok[i + k] = lens[i + k] >= 16 && open_finish(ctx, region[k], bufs[i + k], plain[k]);
+		for (size_t k = 0; k < m; k++)
+			use[k] = use[k] && CRYPTO_memcmp(tag[k], bufs[i + k] + plain[k], 16) == 0;
+		xor_many(ctx, counters + i, bufs + i, plain, m, use, false, true);
 	}
 }

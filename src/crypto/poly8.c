@@ -1,0 +1,233 @@
+/* Eight Poly1305 messages in parallel (see poly8.h), written from RFC 8439 §2.5.
+ *
+ * The accumulator h and the key r are held in radix 2^44 as three limbs (44, 44 and 42 bits: 130 in all), one
+ * limb of all eight lanes per 512-bit register. A block step adds the message block (with its 2^128 bit) to h and
+ * multiplies by r modulo p = 2^130 - 5 with IFMA: vpmadd52luq / vpmadd52huq add the low / high 52 bits of a
+ * 52x52-bit product to a 64-bit lane, so each limb of the product is a pair (lo, hi) worth lo + hi * 2^52. Terms
+ * that land at 2^132 or above wrap around times 20 (2^132 = 4 * 2^130 = 4 * 5 mod p), which is folded into r1
+ * and r2 ahead of time. After each step h is carried back to limbs below 2^44 (h1 may exceed it by a few), so the
+ * next step's inputs stay within the 52 bits IFMA reads. The final reduction mod p and the addition of s are
+ * scalar, once per message. */
+#include "crypto/poly8.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+static inline uint64_t le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v)); /* x86-64 is little-endian */
+	return v;
+}
+
+#define TARGET __attribute__((target("avx512f,avx512ifma")))
+#define M44 ((1ull << 44) - 1)
+#define M42 ((1ull << 42) - 1)
+
+bool ny_poly8_usable(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512ifma");
+}
+
+/* The key and the accumulator of the eight lanes. */
+struct lanes {
+	__m512i r0, r1, r2, s1, s2; /* s1 = 20 * r1, s2 = 20 * r2 */
+	__m512i h0, h1, h2;
+};
+
+/* Block i of the eight lanes, lane l's 16 bytes at p[l]: the low and high 64 bits of each, lane l in lane l. */
+TARGET static inline void load8(const uint8_t *const p[8], __m512i *lo, __m512i *hi)
+{
+	__m512i a = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p[0]));
+	__m512i b = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p[1]));
+
+	a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[2]), 1);
+	b = _mm512_inserti32x4(b, _mm_loadu_si128((const __m128i *)p[3]), 1);
+	a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[4]), 2);
+	b = _mm512_inserti32x4(b, _mm_loadu_si128((const __m128i *)p[5]), 2);
+	a = _mm512_inserti32x4(a, _mm_loadu_si128((const __m128i *)p[6]), 3);
+	b = _mm512_inserti32x4(b, _mm_loadu_si128((const __m128i *)p[7]), 3);
+	*lo = _mm512_unpacklo_epi64(a, b); /* p0.lo, p1.lo | p2.lo, p3.lo | ... */
+	*hi = _mm512_unpackhi_epi64(a, b);
+}
+
+/* h = (h + m) * r mod p (partly reduced) for the block (lo, hi) of each lane, with the 2^128 bit. Bounds: h0 <
+ * 2^44, h1 < 2^44 + 2^9, h2 < 2^42 on entry and on exit; so h + m has limbs below 2^45, 2^45 and 2^43, and every
+ * product is below 2^45 * 2^48.4 (s1 = 20 * r1 with r1 < 2^44), whose high half fits 52 bits with room. */
+TARGET static inline void step(struct lanes *L, __m512i lo, __m512i hi)
+{
+	const __m512i m44 = _mm512_set1_epi64((long long)M44), m42 = _mm512_set1_epi64((long long)M42);
+	const __m512i zero = _mm512_setzero_si512();
+	__m512i a0, a1, a2, d0l, d0h, d1l, d1h, d2l, d2h, c;
+
+	a0 = _mm512_add_epi64(L->h0, _mm512_and_si512(lo, m44));
+	a1 = _mm512_add_epi64(L->h1,
+			      _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44), _mm512_slli_epi64(hi, 20)),
+					       m44));
+	a2 = _mm512_add_epi64(L->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), _mm512_set1_epi64(1ll << 40)));
+
+	/* d0 = a0 r0 + a1 20 r2 + a2 20 r1, d1 = a0 r1 + a1 r0 + a2 20 r2, d2 = a0 r2 + a1 r1 + a2 r0 */
+	d0l = _mm512_madd52lo_epu64(zero, a0, L->r0);
+	d0h = _mm512_madd52hi_epu64(zero, a0, L->r0);
+	d1l = _mm512_madd52lo_epu64(zero, a0, L->r1);
+	d1h = _mm512_madd52hi_epu64(zero, a0, L->r1);
+	d2l = _mm512_madd52lo_epu64(zero, a0, L->r2);
+	d2h = _mm512_madd52hi_epu64(zero, a0, L->r2);
+	d0l = _mm512_madd52lo_epu64(d0l, a1, L->s2);
+	d0h = _mm512_madd52hi_epu64(d0h, a1, L->s2);
+	d1l = _mm512_madd52lo_epu64(d1l, a1, L->r0);
+	d1h = _mm512_madd52hi_epu64(d1h, a1, L->r0);
+	d2l = _mm512_madd52lo_epu64(d2l, a1, L->r1);
+	d2h = _mm512_madd52hi_epu64(d2h, a1, L->r1);
+	d0l = _mm512_madd52lo_epu64(d0l, a2, L->s1);
+	d0h = _mm512_madd52hi_epu64(d0h, a2, L->s1);
+	d1l = _mm512_madd52lo_epu64(d1l, a2, L->s2);
+	d1h = _mm512_madd52hi_epu64(d1h, a2, L->s2);
+	d2l = _mm512_madd52lo_epu64(d2l, a2, L->r0);
+	d2h = _mm512_madd52hi_epu64(d2h, a2, L->r0);
+
+	/* Carry each limb's bits above its width (lo >> width, plus hi moved from 2^52 to the limb's base) up. */
+	c = _mm512_add_epi64(_mm512_srli_epi64(d0l, 44), _mm512_slli_epi64(d0h, 8));
+	L->h0 = _mm512_and_si512(d0l, m44);
+	d1l = _mm512_add_epi64(d1l, c);
+	c = _mm512_add_epi64(_mm512_srli_epi64(d1l, 44), _mm512_slli_epi64(d1h, 8));
+	L->h1 = _mm512_and_si512(d1l, m44);
+	d2l = _mm512_add_epi64(d2l, c);
+	c = _mm512_add_epi64(_mm512_srli_epi64(d2l, 42), _mm512_slli_epi64(d2h, 10)); /* units of 2^130 = 5 */
+	L->h2 = _mm512_and_si512(d2l, m42);
+	a0 = _mm512_add_epi64(L->h0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
+	L->h0 = _mm512_and_si512(a0, m44);
+	L->h1 = _mm512_add_epi64(L->h1, _mm512_srli_epi64(a0, 44));
+}
+
+/* h mod p, plus s, mod 2^128: the tag. h0 < 2^44, h1 < 2^45, h2 < 2^43. */
+static void finish(uint64_t h0, uint64_t h1, uint64_t h2, const uint8_t s[16], uint8_t tag[16])
+{
+	unsigned __int128 t = (unsigned __int128)h0 + ((unsigned __int128)h1 << 44);
+	uint64_t t0 = (uint64_t)t, t1, t2, g0, g1, g2, mask;
+
+	t = (t >> 64) + ((unsigned __int128)h2 << 24); /* h2 * 2^88 = (h2 * 2^24) * 2^64 */
+	t1 = (uint64_t)t;
+	t2 = (uint64_t)(t >> 64); /* below 8 */
+	for (int fold = 0; fold < 2; fold++) { /* 2^130 = 5 mod p; twice leaves it below 2^130 */
+		uint64_t c = t2 >> 2;
+
+		t2 &= 3;
+		t = (unsigned __int128)t0 + 5 * c;
+		t0 = (uint64_t)t;
+		t = (t >> 64) + t1;
+		t1 = (uint64_t)t;
+		t2 += (uint64_t)(t >> 64);
+	}
+	/* h < 2^130; if h + 5 reaches 2^130, h >= p and h - p is h + 5 - 2^130: its low 128 bits are those of h + 5. */
+	t = (unsigned __int128)t0 + 5;
+	g0 = (uint64_t)t;
+	t = (t >> 64) + t1;
+	g1 = (uint64_t)t;
+	g2 = t2 + (uint64_t)(t >> 64);
+	mask = 0 - (g2 >> 2);
+	t0 = (g0 & mask) | (t0 & ~mask);
+	t1 = (g1 & mask) | (t1 & ~mask);
+	t = (unsigned __int128)t0 + le64(s);
+	g0 = (uint64_t)t;
+	t = (t >> 64) + t1 + le64(s + 8);
+	g1 = (uint64_t)t;
+	memcpy(tag, &g0, 8);
+	memcpy(tag + 8, &g1, 8);
+}
+
+TARGET void ny_poly8_aead_tags(const uint8_t *const keys[], const uint8_t *const msgs[], const size_t lens[],
+			       uint8_t *const tags[], unsigned n)
+{
+	static const uint8_t zero_block[16];
+	uint8_t tail[8][32]; /* the last partial block zero-padded (if any), then the lengths block */
+	const uint8_t *msg[8], *key[8], *p[8];
+	uint64_t r0[8], r1[8], r2[8], s1[8], s2[8], total[8], h[3][8];
+	size_t full[8], tail_blocks[8], common = SIZE_MAX, longest = 0;
+	struct lanes L;
+
+	if (n == 0)
+		return;
+	if (n > 8)
+		n = 8;
+	for (unsigned l = 0; l < 8; l++) {
+		unsigned i = l < n ? l : 0; /* lanes past n repeat message 0; their tags are not written */
+		size_t len = lens[i], rem = len % 16;
+		uint64_t lo = le64(keys[i]) & 0x0ffffffc0fffffffull, hi = le64(keys[i] + 8) & 0x0ffffffc0ffffffcull;
+
+		msg[l] = msgs[i];
+		key[l] = keys[i];
+		full[l] = len / 16;
+		memset(tail[l], 0, sizeof(tail[l]));
+		if (rem)
+			memcpy(tail[l], msgs[i] + 16 * full[l], rem);
+		tail_blocks[l] = rem ? 2 : 1;
+		memcpy(tail[l] + 16 * (tail_blocks[l] - 1) + 8, &(uint64_t){ (uint64_t)len }, 8);
+		total[l] = full[l] + tail_blocks[l];
+		r0[l] = lo & M44;
+		r1[l] = ((lo >> 44) | (hi << 20)) & M44;
+		r2[l] = hi >> 24;
+		s1[l] = 20 * r1[l];
+		s2[l] = 20 * r2[l];
+		if (full[l] < common)
+			common = full[l];
+		if (total[l] > longest)
+			longest = total[l];
+	}
+	L.r0 = _mm512_loadu_si512(r0);
+	L.r1 = _mm512_loadu_si512(r1);
+	L.r2 = _mm512_loadu_si512(r2);
+	L.s1 = _mm512_loadu_si512(s1);
+	L.s2 = _mm512_loadu_si512(s2);
+	L.h0 = L.h1 = L.h2 = _mm512_setzero_si512();
+
+	/* The blocks every lane has in its message: all lanes step. */
+	for (size_t b = 0; b < common; b++) {
+		__m512i lo, hi;
+
+		for (int l = 0; l < 8; l++)
+			p[l] = msg[l] + 16 * b;
+		load8(p, &lo, &hi);
+		step(&L, lo, hi);
+	}
+	/* The rest: each lane's remaining message blocks, then its tail; a lane that is done keeps its h. */
+	const __m512i lane_total = _mm512_loadu_si512(total);
+	for (size_t b = common; b < longest; b++) {
+		__m512i lo, hi, h0 = L.h0, h1 = L.h1, h2 = L.h2;
+		__mmask8 live = _mm512_cmplt_epu64_mask(_mm512_set1_epi64((long long)b), lane_total);
+
+		for (int l = 0; l < 8; l++)
+			p[l] = b < full[l]			     ? msg[l] + 16 * b
+			       : b < full[l] + tail_blocks[l] ? tail[l] + 16 * (b - full[l])
+							      : zero_block;
+		load8(p, &lo, &hi);
+		step(&L, lo, hi);
+		L.h0 = _mm512_mask_blend_epi64(live, h0, L.h0);
+		L.h1 = _mm512_mask_blend_epi64(live, h1, L.h1);
+		L.h2 = _mm512_mask_blend_epi64(live, h2, L.h2);
+	}
+	_mm512_storeu_si512(h[0], L.h0);
+	_mm512_storeu_si512(h[1], L.h1);
+	_mm512_storeu_si512(h[2], L.h2);
+	for (unsigned l = 0; l < n; l++)
+		finish(h[0][l], h[1][l], h[2][l], key[l] + 16, tags[l]);
+}
+
+#else
+
+bool ny_poly8_usable(void)
+{
+	return false;
+}
+
+void ny_poly8_aead_tags(const uint8_t *const keys[], const uint8_t *const msgs[], const size_t lens[],
+			uint8_t *const tags[], unsigned n)
+{
+	(void)keys, (void)msgs, (void)lens, (void)tags, (void)n;
+}
+
+#endif

@@ -283,8 +283,8 @@ bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_
 
 /* A batch works on the messages where they lie: ChaCha20 XORs each whole 64-byte block of a message in place, so
  * only the Poly1305 key block and a last partial block of each message pass through the scratch buffer (the
- * single-message path copies the whole message in and out). Poly1305 then runs eight messages at a time where the
- * CPU has IFMA (crypto/poly8.h), sorted by length so that the lanes of a group finish together. */
+ * single-message path copies the whole message in and out). Poly1305 then runs up to sixteen messages at a time
+ * where the CPU has IFMA (crypto/poly8.h), sorted by length so that the lanes of a group finish together. */
 #define MANY_MAX 64 /* messages per shared ChaCha20 run */
 #define KEYBLK(ctx, k) ((ctx)->scratch + 64 * (size_t)(k))                 /* ChaCha20 block 0 of message k */
 #define TAILBLK(ctx, k) ((ctx)->scratch + 64 * (size_t)(MANY_MAX + (k))) /* its last partial block */
@@ -376,11 +376,11 @@ static bool tags_many(struct ny_aead_ctx *ctx, uint8_t *const msgs[], const size
 			order[j] = order[j - 1];
 		order[j] = (uint8_t)i;
 	}
-	for (; ossl.poly8 && n - k >= POLY8_MIN; k += 8) {
-		const uint8_t *g_keys[8], *g_msgs[8];
-		uint8_t *g_tags[8];
-		size_t g_lens[8];
-		unsigned g = n - k < 8 ? (unsigned)(n - k) : 8;
+	while (ossl.poly8 && n - k >= POLY8_MIN) {
+		const uint8_t *g_keys[16], *g_msgs[16];
+		uint8_t *g_tags[16];
+		size_t g_lens[16];
+		unsigned g = n - k < 16 ? (unsigned)(n - k) : 16;
 
 		for (unsigned l = 0; l < g; l++) {
 			g_keys[l] = KEYBLK(ctx, order[k + l]);
@@ -389,8 +389,7 @@ static bool tags_many(struct ny_aead_ctx *ctx, uint8_t *const msgs[], const size
 			g_tags[l] = tags[order[k + l]];
 		}
 		ny_poly8_aead_tags(g_keys, g_msgs, g_lens, g_tags, g);
-		if (g < 8)
-			return true;
+		k += g;
 	}
 	for (; k < n; k++)
 		if (!openssl_tag(ctx, KEYBLK(ctx, order[k]), msgs[order[k]], lens[order[k]], tags[order[k]]))

@@ -1,4 +1,4 @@
-/* Eight Poly1305 messages in parallel (see poly8.h), written from RFC 8439 §2.5.
+/* Eight or sixteen Poly1305 messages in parallel (see poly8.h), written from RFC 8439 §2.5.
  *
  * The accumulator h and the key r are held in radix 2^44 as three limbs (44, 44 and 42 bits: 130 in all), one
  * limb of all eight lanes per 512-bit register. A block step adds the message block (with its 2^128 bit) to h and
@@ -140,22 +140,21 @@ static void finish(uint64_t h0, uint64_t h1, uint64_t h2, const uint8_t s[16], u
 	memcpy(tag + 8, &g1, 8);
 }
 
-TARGET void ny_poly8_aead_tags(const uint8_t *const keys[], const uint8_t *const msgs[], const size_t lens[],
-			       uint8_t *const tags[], unsigned n)
+/* The tags of n messages (1..8 * G), in G groups of eight lanes that step together (two groups hide each other's
+ * latency: a step is a chain of dependent multiplies and carries). */
+TARGET static inline __attribute__((always_inline)) void tags_in_groups(const uint8_t *const keys[],
+									const uint8_t *const msgs[], const size_t lens[],
+									uint8_t *const tags[], unsigned n, const int G)
 {
 	static const uint8_t zero_block[16];
-	uint8_t tail[8][32]; /* the last partial block zero-padded (if any), then the lengths block */
-	const uint8_t *msg[8], *key[8], *p[8];
-	uint64_t r0[8], r1[8], r2[8], s1[8], s2[8], total[8], h[3][8];
-	size_t full[8], tail_blocks[8], common = SIZE_MAX, longest = 0;
-	struct lanes L;
+	uint8_t tail[16][32]; /* the last partial block zero-padded (if any), then the lengths block */
+	const uint8_t *msg[16], *key[16], *p[8];
+	uint64_t r0[16], r1[16], r2[16], s1[16], s2[16], total[16], h[3][16];
+	size_t full[16], tail_blocks[16], common = SIZE_MAX, longest = 0;
+	struct lanes L[2];
 
-	if (n == 0)
-		return;
-	if (n > 8)
-		n = 8;
-	for (unsigned l = 0; l < 8; l++) {
-		unsigned i = l < n ? l : 0; /* lanes past n repeat message 0; their tags are not written */
+	for (int l = 0; l < 8 * G; l++) {
+		unsigned i = (unsigned)l < n ? (unsigned)l : 0; /* lanes past n repeat message 0; their tags are unused */
 		size_t len = lens[i], rem = len % 16;
 		uint64_t lo = le64(keys[i]) & 0x0ffffffc0fffffffull, hi = le64(keys[i] + 8) & 0x0ffffffc0ffffffcull;
 
@@ -178,43 +177,65 @@ TARGET void ny_poly8_aead_tags(const uint8_t *const keys[], const uint8_t *const
 		if (total[l] > longest)
 			longest = total[l];
 	}
-	L.r0 = _mm512_loadu_si512(r0);
-	L.r1 = _mm512_loadu_si512(r1);
-	L.r2 = _mm512_loadu_si512(r2);
-	L.s1 = _mm512_loadu_si512(s1);
-	L.s2 = _mm512_loadu_si512(s2);
-	L.h0 = L.h1 = L.h2 = _mm512_setzero_si512();
+	for (int g = 0; g < G; g++) {
+		L[g].r0 = _mm512_loadu_si512(r0 + 8 * g);
+		L[g].r1 = _mm512_loadu_si512(r1 + 8 * g);
+		L[g].r2 = _mm512_loadu_si512(r2 + 8 * g);
+		L[g].s1 = _mm512_loadu_si512(s1 + 8 * g);
+		L[g].s2 = _mm512_loadu_si512(s2 + 8 * g);
+		L[g].h0 = L[g].h1 = L[g].h2 = _mm512_setzero_si512();
+	}
 
 	/* The blocks every lane has in its message: all lanes step. */
 	for (size_t b = 0; b < common; b++) {
-		__m512i lo, hi;
+		for (int g = 0; g < G; g++) {
+			__m512i lo, hi;
 
-		for (int l = 0; l < 8; l++)
-			p[l] = msg[l] + 16 * b;
-		load8(p, &lo, &hi);
-		step(&L, lo, hi);
+			for (int l = 0; l < 8; l++)
+				p[l] = msg[8 * g + l] + 16 * b;
+			load8(p, &lo, &hi);
+			step(&L[g], lo, hi);
+		}
 	}
 	/* The rest: each lane's remaining message blocks, then its tail; a lane that is done keeps its h. */
-	const __m512i lane_total = _mm512_loadu_si512(total);
 	for (size_t b = common; b < longest; b++) {
-		__m512i lo, hi, h0 = L.h0, h1 = L.h1, h2 = L.h2;
-		__mmask8 live = _mm512_cmplt_epu64_mask(_mm512_set1_epi64((long long)b), lane_total);
+		for (int g = 0; g < G; g++) {
+			__m512i lo, hi, h0 = L[g].h0, h1 = L[g].h1, h2 = L[g].h2;
+			__mmask8 live = _mm512_cmplt_epu64_mask(_mm512_set1_epi64((long long)b),
+								_mm512_loadu_si512(total + 8 * g));
 
-		for (int l = 0; l < 8; l++)
-			p[l] = b < full[l]			     ? msg[l] + 16 * b
-			       : b < full[l] + tail_blocks[l] ? tail[l] + 16 * (b - full[l])
-							      : zero_block;
-		load8(p, &lo, &hi);
-		step(&L, lo, hi);
-		L.h0 = _mm512_mask_blend_epi64(live, h0, L.h0);
-		L.h1 = _mm512_mask_blend_epi64(live, h1, L.h1);
-		L.h2 = _mm512_mask_blend_epi64(live, h2, L.h2);
+			for (int l = 0; l < 8; l++) {
+				int x = 8 * g + l;
+
+				p[l] = b < full[x]			      ? msg[x] + 16 * b
+				       : b < full[x] + tail_blocks[x] ? tail[x] + 16 * (b - full[x])
+								      : zero_block;
+			}
+			load8(p, &lo, &hi);
+			step(&L[g], lo, hi);
+			L[g].h0 = _mm512_mask_blend_epi64(live, h0, L[g].h0);
+			L[g].h1 = _mm512_mask_blend_epi64(live, h1, L[g].h1);
+			L[g].h2 = _mm512_mask_blend_epi64(live, h2, L[g].h2);
+		}
 	}
-	_mm512_storeu_si512(h[0], L.h0);
-	_mm512_storeu_si512(h[1], L.h1);
-	_mm512_storeu_si512(h[2], L.h2);
+	for (int g = 0; g < G; g++) {
+		_mm512_storeu_si512(h[0] + 8 * g, L[g].h0);
+		_mm512_storeu_si512(h[1] + 8 * g, L[g].h1);
+		_mm512_storeu_si512(h[2] + 8 * g, L[g].h2);
+	}
 	for (unsigned l = 0; l < n; l++)
 		finish(h[0][l], h[1][l], h[2][l], key[l] + 16, tags[l]);
+}
+
+TARGET void ny_poly8_aead_tags(const uint8_t *const keys[], const uint8_t *const msgs[], const size_t lens[],
+			       uint8_t *const tags[], unsigned n)
+{
+	if (n > 16)
+		n = 16;
+	if (n > 8)
+		tags_in_groups(keys, msgs, lens, tags, n, 2);
+	else if (n > 0)
+		tags_in_groups(keys, msgs, lens, tags, n, 1);
 }
 
 #else

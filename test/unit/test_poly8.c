@@ -1,6 +1,6 @@
 /* The eight-lane Poly1305 of the AEAD batches (src/crypto/poly8.c) against libsodium's Poly1305 over the same
  * AEAD input (message, zero pad to 16, le64(0) || le64(length)): every length up to 300 and some long ones, lanes
- * of mixed lengths, fewer than eight messages, extreme keys and messages, and sums that land on either side of
+ * of mixed lengths, one group of eight lanes or two, part full, extreme keys and messages, and sums that land on either side of
  * p = 2^130 - 5 before the final reduction. */
 #include <criterion/criterion.h>
 #include <sodium.h>
@@ -44,8 +44,8 @@ static void reference_tag(const uint8_t key[32], const uint8_t *msg, size_t len,
 /* Runs one group of n and checks every tag against the reference. */
 static void check_group(uint8_t keys[][32], uint8_t *const msgs[], const size_t lens[], unsigned n, const char *what)
 {
-	const uint8_t *k[8], *m[8];
-	uint8_t tags[8][16], *t[8], want[16];
+	const uint8_t *k[16], *m[16];
+	uint8_t tags[16][16], *t[16], want[16];
 
 	for (unsigned l = 0; l < n; l++) {
 		k[l] = keys[l];
@@ -62,20 +62,20 @@ static void check_group(uint8_t keys[][32], uint8_t *const msgs[], const size_t 
 
 Test(poly8, every_length_to_300_in_full_groups_of_equal_length)
 {
-	uint8_t keys[8][32], *msgs[8];
-	size_t lens[8];
+	uint8_t keys[16][32], *msgs[16];
+	size_t lens[16];
 
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		cr_assert_not_null(msgs[l] = malloc(300));
 	for (size_t len = 0; len <= 300; len++) {
-		for (int l = 0; l < 8; l++) {
+		for (int l = 0; l < 16; l++) {
 			randombytes_buf(keys[l], 32);
 			randombytes_buf(msgs[l], len);
 			lens[l] = len;
 		}
-		check_group(keys, msgs, lens, 8, "equal lengths");
+		check_group(keys, msgs, lens, 16, "equal lengths");
 	}
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		free(msgs[l]);
 }
 
@@ -83,13 +83,13 @@ Test(poly8, lanes_of_mixed_lengths_and_groups_of_one_to_eight)
 {
 	static const size_t pool[] = { 0, 1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 1419, 1420, 1421, 1500, 4096,
 				       9000, MAX_LEN };
-	uint8_t keys[8][32], *msgs[8];
-	size_t lens[8];
+	uint8_t keys[16][32], *msgs[16];
+	size_t lens[16];
 
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		cr_assert_not_null(msgs[l] = malloc(MAX_LEN));
 	for (int round = 0; round < 200; round++) {
-		unsigned n = 1 + (unsigned)(round % 8);
+		unsigned n = 1 + (unsigned)(round % 16);
 
 		for (unsigned l = 0; l < n; l++) {
 			lens[l] = pool[randombytes_uniform(sizeof(pool) / sizeof(pool[0]))];
@@ -100,28 +100,28 @@ Test(poly8, lanes_of_mixed_lengths_and_groups_of_one_to_eight)
 		}
 		check_group(keys, msgs, lens, n, "mixed lengths");
 	}
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		free(msgs[l]);
 }
 
 Test(poly8, extreme_keys_and_messages)
 {
-	uint8_t keys[8][32], *msgs[8];
-	size_t lens[8];
+	uint8_t keys[16][32], *msgs[16];
+	size_t lens[16];
 
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		cr_assert_not_null(msgs[l] = malloc(2048));
 	for (int variant = 0; variant < 4; variant++) {
-		for (int l = 0; l < 8; l++) {
+		for (int l = 0; l < 16; l++) {
 			memset(keys[l], variant & 1 ? 0xff : 0x00, 32); /* r clamps to its largest value, or 0 */
 			if (l % 2)
 				randombytes_buf(keys[l] + 16, 16); /* any s */
 			memset(msgs[l], variant & 2 ? 0xff : 0x00, 2048); /* largest blocks, or zero ones */
 			lens[l] = 2048 - (size_t)l * 17;
 		}
-		check_group(keys, msgs, lens, 8, "extreme values");
+		check_group(keys, msgs, lens, 16, "extreme values");
 	}
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		free(msgs[l]);
 }
 
@@ -131,13 +131,13 @@ Test(poly8, extreme_keys_and_messages)
  * from 5 on it reaches 2^130. The tag is then (d + s) mod 2^128. */
 Test(poly8, sums_on_either_side_of_p_reduce_correctly)
 {
-	uint8_t keys[8][32], *msgs[8], expect[16];
-	size_t lens[8];
+	uint8_t keys[16][32], *msgs[16], expect[16];
+	size_t lens[16];
 
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		cr_assert_not_null(msgs[l] = malloc(32));
-	for (int d = 0; d < 8; d++) {
-		unsigned __int128 c1 = ~(unsigned __int128)0 - ((unsigned __int128)1 << 69) - 4 + (unsigned)d;
+	for (int d = 0; d < 16; d++) {
+		unsigned __int128 c1 = ~(unsigned __int128)0 - ((unsigned __int128)1 << 69) - 4 + (unsigned)(d % 8);
 
 		memset(keys[d], 0, 32);
 		keys[d][0] = 1; /* r = 1 */
@@ -146,13 +146,13 @@ Test(poly8, sums_on_either_side_of_p_reduce_correctly)
 		memset(msgs[d] + 16, 0, 16);
 		lens[d] = 32;
 	}
-	check_group(keys, msgs, lens, 8, "sums near p");
-	for (int d = 0; d < 8; d++) { /* the reference agrees with the arithmetic above */
-		unsigned __int128 want = (unsigned __int128)(unsigned)d + (d % 2 ? ~(unsigned __int128)0 : 0);
+	check_group(keys, msgs, lens, 16, "sums near p");
+	for (int d = 0; d < 16; d++) { /* the reference agrees with the arithmetic above */
+		unsigned __int128 want = (unsigned __int128)(unsigned)(d % 8) + (d % 2 ? ~(unsigned __int128)0 : 0);
 
 		reference_tag(keys[d], msgs[d], 32, expect);
 		cr_assert_eq(memcmp(expect, &want, 16), 0, "d = %d: the construction does not give p + d", d);
 	}
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 16; l++)
 		free(msgs[l]);
 }

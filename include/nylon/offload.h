@@ -63,6 +63,9 @@ void ny_offload_hdr_encode(uint8_t *buf, const struct ny_vnet_hdr *hdr);
  * has an even length. The work is done 64 bits at a time with end-around carry (RFC 1071 §2 (B), (C): the sum is
  * byte-order independent and may be computed in wider words and folded at the end). len must be < 16 GiB. */
 uint64_t ny_csum_partial(const void *buf, size_t len, uint64_t sum);
+/* The same sum of src[0, len), and src copied to dst (not overlapping) in the same pass over the bytes: a
+ * segmenter that copies a payload and then sums it would read it twice. */
+uint64_t ny_csum_copy(void *dst, const void *src, size_t len, uint64_t sum);
 
 /* Folds a running sum to 16 bits with end-around carry: the ones' complement sum, not yet complemented. */
 uint16_t ny_csum_fold(uint64_t sum);

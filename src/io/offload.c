@@ -102,9 +102,10 @@ static inline const uint8_t *ip_dst(const uint8_t *ip, int ipv)
 	return ip + (ipv == 4 ? 16 : 24);
 }
 
-/* Stores the L4 checksum of a complete packet: L4 length l4len from lay->l4. 0 goes out as 0xffff: required for
- * UDP (RFC 768), the same value for TCP, and what Linux's skb_checksum_help() writes. */
-static void l4_checksum_set(uint8_t *ip, const struct layout *lay, size_t l4len)
+/* Stores the L4 checksum of a complete packet: L4 length l4len from lay->l4, whose payload (from lay->hlen) sums
+ * to payload_sum (ny_csum_partial() from 0). 0 goes out as 0xffff: required for UDP (RFC 768), the same value for
+ * TCP, and what Linux's skb_checksum_help() writes. */
+static void l4_checksum_set(uint8_t *ip, const struct layout *lay, size_t l4len, uint64_t payload_sum)
 {
 	uint8_t *l4 = ip + lay->l4;
 	uint64_t sum = ny_csum_pseudo(lay->ipv, ip_src(ip, lay->ipv), ip_dst(ip, lay->ipv), lay->proto,
@@ -113,7 +114,8 @@ static void l4_checksum_set(uint8_t *ip, const struct layout *lay, size_t l4len)
 
 	l4[lay->csum_off] = 0;
 	l4[lay->csum_off + 1] = 0;
-	c = ny_csum_finish(ny_csum_partial(l4, l4len, sum));
+	/* The L4 header's length is even (TCP: 4 * data offset, UDP: 8), so its sum and the payload's chain. */
+	c = ny_csum_finish(ny_csum_partial(l4, (size_t)(lay->hlen - lay->l4), sum) + payload_sum);
 	put_be16(l4 + lay->csum_off, c ? c : 0xffff);
 }
 
@@ -204,8 +206,10 @@ static int gso_parse(const uint8_t *ip, size_t iplen, const struct ny_vnet_hdr *
 	return 0;
 }
 
-/* Fixes the headers of segment i (payload bytes [off, off + chunk) of the super-packet) copied to seg. */
-static void gso_fix_segment(uint8_t *seg, const struct layout *lay, size_t i, size_t nseg, size_t off, size_t chunk)
+/* Fixes the headers of segment i (payload bytes [off, off + chunk) of the super-packet, summing to payload_sum)
+ * copied to seg. */
+static void gso_fix_segment(uint8_t *seg, const struct layout *lay, size_t i, size_t nseg, size_t off, size_t chunk,
+			    uint64_t payload_sum)
 {
 	size_t len = lay->hlen + chunk;
 	uint8_t *l4 = seg + lay->l4;
@@ -229,7 +233,7 @@ static void gso_fix_segment(uint8_t *seg, const struct layout *lay, size_t i, si
 	} else {
 		put_be16(l4 + 4, (uint16_t)(len - lay->l4));
 	}
-	l4_checksum_set(seg, lay, len - lay->l4);
+	l4_checksum_set(seg, lay, len - lay->l4, payload_sum);
 }
 
 static int split_gso(const uint8_t *ip, size_t iplen, const struct ny_vnet_hdr *h, uint8_t *const *out,
@@ -254,8 +258,8 @@ static int split_gso(const uint8_t *ip, size_t iplen, const struct ny_vnet_hdr *
 		/* The super-packet's headers are the template (the kernel's own, e.g. the IPv4 id and the TCP flags
 		 * of the whole); the offsets in them are rewritten per segment. */
 		memcpy(out[i], ip, lay.hlen);
-		memcpy(out[i] + lay.hlen, ip + lay.hlen + off, chunk);
-		gso_fix_segment(out[i], &lay, i, nseg, off, chunk);
+		gso_fix_segment(out[i], &lay, i, nseg, off, chunk,
+				ny_csum_copy(out[i] + lay.hlen, ip + lay.hlen + off, chunk, 0));
 		out_len[i] = lay.hlen + chunk;
 	}
 	return (int)nseg;

@@ -273,6 +273,30 @@ Test(csum, matches_naive_reference_on_random_buffers)
 	}
 }
 
+/* ny_csum_copy() sums as ny_csum_partial() does and copies exactly len bytes, at every length and alignment of
+ * source and destination, with an incoming sum, and on all-ones data (the largest words). */
+Test(csum, copy_sums_and_copies_exactly)
+{
+	static uint8_t src[4096 + 64], dst[4096 + 64];
+
+	srand(7);
+	for (int i = 0; i < 3000; i++) {
+		size_t len = i < 300 ? (size_t)i : (size_t)rand() % 4096, so = (size_t)rand() % 32, d = (size_t)rand() % 32;
+		uint64_t in = i % 3 ? (uint64_t)rand() : UINT64_MAX - 1;
+
+		for (size_t j = 0; j < sizeof(src); j++)
+			src[j] = i % 50 == 0 ? 0xff : (uint8_t)rand();
+		memset(dst, 0xa5, sizeof(dst));
+		cr_assert_eq(ny_csum_fold(ny_csum_copy(dst + d, src + so, len, in)),
+			     ny_csum_fold(ny_csum_partial(src + so, len, in)), "case %d: len %zu, offsets %zu/%zu", i, len,
+			     so, d);
+		cr_assert_eq(memcmp(dst + d, src + so, len), 0, "case %d: the copy differs", i);
+		for (size_t j = 0; j < sizeof(dst); j++)
+			if (j < d || j >= d + len)
+				cr_assert_eq(dst[j], 0xa5, "case %d: byte %zu outside the copy was written", i, j);
+	}
+}
+
 Test(csum, all_ones_buffer_folds_to_ffff)
 {
 	static uint8_t buf[65536];

@@ -1,4 +1,4 @@
-/* Small shared services: clocks and logging. */
+/* Small shared services: clocks, thread names and logging. */
 #ifndef NYLON_BASE_H
 #define NYLON_BASE_H
 
@@ -9,6 +9,9 @@
 
 uint64_t ny_clock_mono_ns(void);
 uint64_t ny_clock_wall_ns(void);
+
+/* Names the calling thread (printf-style, cut to the kernel's 15 bytes), e.g. "ny-shard1". */
+void ny_thread_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 enum ny_log_level {
 	NY_LOG_DEBUG,

@@ -151,6 +151,7 @@ static void *monitor_main(void *arg)
 	enum state state = STATE_UNKNOWN;
 	uint16_t id, seq = 0;
 
+	ny_thread_name("ny-health");
 	/* Our echo identifier: distinct per monitor, so two monitors (or `ping`) never take each other's replies. */
 	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
 		id = (uint16_t)(uintptr_t)m;

@@ -475,6 +475,7 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	struct ny_ipc_server *s = c->srv;
 
+	ny_thread_name("ny-ipc-conn");
 	serve(c);
 	pthread_mutex_lock(&s->lock);
 	for (struct conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
@@ -542,6 +543,7 @@ static void *accept_main(void *arg)
 {
 	struct ny_ipc_server *s = arg;
 
+	ny_thread_name("ny-ipc");
 	while (!atomic_load(&s->stopping)) {
 		struct pollfd p[2] = { { .fd = s->stop_fd, .events = POLLIN }, { .fd = s->listen_fd, .events = POLLIN } };
 		bool full;

@@ -415,6 +415,7 @@ static void *control_main(void *arg)
 	struct ny_dp_node *node = arg;
 	uint64_t next = 0;
 
+	ny_thread_name("ny-control");
 	while (!atomic_load(&node->stop)) {
 		struct ny_wg_retired gone;
 		bool retired;

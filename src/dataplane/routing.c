@@ -664,6 +664,7 @@ static void *routing_main(void *arg)
 	struct ny_dp_node *node = rt->node;
 	uint64_t next = 0, dns_next;
 
+	ny_thread_name("ny-routing");
 	while (!atomic_load(&node->stop)) {
 		uint64_t now = ny_clock_mono_ns(), v;
 		struct pollfd p[1 + NY_DNS_MAX_FDS] = { { .fd = rt->wake, .events = POLLIN } };

@@ -648,6 +648,7 @@ static void *shard_main(void *arg)
 	struct ny_io_dgram dgrams[NY_IO_BATCH];
 	struct ny_io_pkt tun[NY_IO_BATCH];
 
+	ny_thread_name("ny-shard%u", s->index);
 	ny_rcu_register_thread();
 	while (!atomic_load_explicit(&s->node->stop, memory_order_relaxed)) {
 		uint64_t now;

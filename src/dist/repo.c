@@ -322,6 +322,7 @@ static void *poller_main(void *arg)
 {
 	struct ny_dist_poller *p = arg;
 
+	ny_thread_name("ny-dist-poll");
 	while (sleep_interval(p))
 		ny_dist_poller_poll(p);
 	return NULL;

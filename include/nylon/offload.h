@@ -122,6 +122,11 @@ uint16_t ny_csum_update16(uint16_t check, uint16_t old_word, uint16_t new_word);
 int ny_offload_split(const uint8_t *pkt, size_t len, uint8_t *const *out, size_t *out_len, size_t n_out,
 		     size_t seg_cap);
 
+/* At least as many packets as ny_offload_split() can make of pkt[0, len) (header, len / gso_size + 1, or 1): a
+ * caller that prepares one output pointer per packet needs no more than this many, not n_out (a one-packet read
+ * should not pay for filling thousands). Context: any thread; pure. */
+size_t ny_offload_split_max(const uint8_t *pkt, size_t len);
+
 /* ---- Coalescing on write (GRO) ----------------------------------------------------------------------------- */
 
 /* One packet: an input IP packet for ny_offload_coalesce(), or an output (vnet header + IP packet) in the arena. */

@@ -381,7 +381,7 @@ static uint8_t *seg(struct ny_dp_shard *s, size_t i)
  * index `at`; each gets the same peer, looked up once. */
 static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_t at, size_t limit)
 {
-	size_t room = limit - at;
+	size_t room = limit - at, max;
 	int n;
 
 	if (!s->node->features.tun_vnet) {
@@ -393,6 +393,9 @@ static size_t split_one(struct ny_dp_shard *s, const struct ny_io_pkt *in, size_
 		s->split_len[0] = in->len;
 		return room ? 1 : 0;
 	}
+	max = ny_offload_split_max(in->data, in->len);
+	if (max < room) /* a one-packet read fills one pointer, not thousands */
+		room = max;
 	for (size_t i = 0; i < room && i < NY_DP_SEGS; i++)
 		s->split_out[i] = seg(s, at + i) + NY_DP_HEADROOM;
 	n = ny_offload_split(in->data, in->len, s->split_out, s->split_len, room, NY_DP_MAX_PAYLOAD);

@@ -265,6 +265,19 @@ static int split_gso(const uint8_t *ip, size_t iplen, const struct ny_vnet_hdr *
 	return (int)nseg;
 }
 
+size_t ny_offload_split_max(const uint8_t *pkt, size_t len)
+{
+	struct ny_vnet_hdr h;
+
+	if (len < NY_VNET_HDR_LEN)
+		return 1;
+	ny_offload_hdr_decode(pkt, &h);
+	/* A GSO split makes ceil(payload / gso_size) segments, and the payload is shorter than len. */
+	if (h.gso_type == NY_VNET_HDR_GSO_NONE || h.gso_type == NY_VNET_HDR_GSO_ECN || h.gso_size == 0)
+		return 1;
+	return len / h.gso_size + 1;
+}
+
 int ny_offload_split(const uint8_t *pkt, size_t len, uint8_t *const *out, size_t *out_len, size_t n_out,
 		     size_t seg_cap)
 {

@@ -435,7 +435,13 @@ Test(split, tso_and_uso_segments_verify_independently)
 		n = ny_offload_split(super, len, o.p, o.len, MAX_SEGS, SEG_CAP);
 		cr_assert_gt(n, 0, "%s: %d", c->name, n);
 		check_segments(&s, payload, c->plen, c->mss, &o, n);
+		/* ny_offload_split_max() is enough room: the shard prepares only that many outputs. */
+		cr_assert_geq(ny_offload_split_max(super, len), (size_t)n, "%s: split_max %zu < %d", c->name,
+			      ny_offload_split_max(super, len), n);
+		cr_assert_eq(ny_offload_split(super, len, o.p, o.len, ny_offload_split_max(super, len), SEG_CAP), n,
+			     "%s: split into split_max outputs", c->name);
 	}
+	cr_assert_eq(ny_offload_split_max(super, NY_VNET_HDR_LEN - 1), 1, "shorter than the header: one packet");
 	free(o.mem);
 }
 
@@ -466,6 +472,7 @@ Test(split, needs_csum_without_gso_finishes_the_checksum)
 			ny_offload_hdr_encode(super, &h);
 			n = ny_offload_split(super, len, o.p, o.len, MAX_SEGS, SEG_CAP);
 			cr_assert_eq(n, 1, "spec %zu plen %zu: %d", k, plen, n);
+			cr_assert_eq(ny_offload_split_max(super, len), 1, "spec %zu plen %zu: no GSO, one packet", k, plen);
 			cr_assert_eq(o.len[0], len - NY_VNET_HDR_LEN);
 			cr_assert(naive_l4_ok(o.p[0], o.len[0]), "spec %zu plen %zu: checksum", k, plen);
 			cr_assert_eq(memcmp(o.p[0] + spec_hlen(&specs[k]), payload, plen), 0);

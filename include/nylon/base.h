@@ -10,6 +10,16 @@
 uint64_t ny_clock_mono_ns(void);
 uint64_t ny_clock_wall_ns(void);
 
+/* The chunk size when n items are cut into as few chunks of at most max (> 0) items as possible, of even sizes:
+ * 65 by 64 gives 33 (then 32), not 64 and a lone 1. Batch code cuts this way because a short last chunk fills
+ * vector lanes poorly. */
+static inline size_t ny_even_chunk(size_t n, size_t max)
+{
+	size_t chunks = (n + max - 1) / max;
+
+	return chunks ? (n + chunks - 1) / chunks : max;
+}
+
 /* Names the calling thread (printf-style, cut to the kernel's 15 bytes), e.g. "ny-shard1". */
 void ny_thread_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -16,6 +16,7 @@
 #include "crypto/chacha8.h"
 #include "crypto/nonce.h"
 #include "crypto/poly8.h"
+#include "nylon/base.h"
 
 /* The OpenSSL provider computes ChaCha20-Poly1305 from its two halves rather than through the EVP AEAD: the
  * AEAD derives the Poly1305 key with a ChaCha20 call of one block and encrypts a length that is not a multiple of
@@ -407,8 +408,8 @@ int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_
 				return -EIO;
 		return 0;
 	}
-	for (size_t i = 0; i < n; i += MANY_MAX) {
-		size_t m = n - i < MANY_MAX ? n - i : MANY_MAX;
+	for (size_t i = 0, per = ny_even_chunk(n, MANY_MAX); i < n; i += per) {
+		size_t m = n - i < per ? n - i : per;
 		uint8_t *tags[MANY_MAX];
 
 		for (size_t k = 0; k < m; k++) {
@@ -431,8 +432,8 @@ void ny_aead_open_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8
 			ok[i] = ny_aead_open(ctx, counters[i], bufs[i], lens[i]);
 		return;
 	}
-	for (size_t i = 0; i < n; i += MANY_MAX) {
-		size_t m = n - i < MANY_MAX ? n - i : MANY_MAX, plain[MANY_MAX];
+	for (size_t i = 0, per = ny_even_chunk(n, MANY_MAX); i < n; i += per) {
+		size_t m = n - i < per ? n - i : per, plain[MANY_MAX];
 		uint8_t tag[MANY_MAX][16], *tags[MANY_MAX];
 		bool *use = ok + i;
 

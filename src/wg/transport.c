@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "nylon/base.h"
 #include "wg/internal.h"
 
 /* Rekey on send (§6.2): after REKEY_AFTER_MESSAGES, or REKEY_AFTER_TIME when we initiated this session. */
@@ -69,8 +70,8 @@ int ny_wg_transport_seal(const struct ny_wg_seal_job *job, struct ny_aead_ctx *a
 		if (pkts[i].cap < ny_wg_data_message_len(pkts[i].len))
 			return -EINVAL;
 	ny_aead_set_key(aead, job->key);
-	for (size_t first = 0; first < job->n; first += AEAD_MANY) {
-		size_t n = job->n - first < AEAD_MANY ? job->n - first : AEAD_MANY;
+	for (size_t first = 0, per = ny_even_chunk(job->n, AEAD_MANY); first < job->n; first += per) {
+		size_t n = job->n - first < per ? job->n - first : per;
 
 		for (size_t k = 0; k < n; k++) {
 			struct ny_wg_packet *p = &pkts[first + k];
@@ -214,7 +215,7 @@ void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *
 {
 	uint64_t counters[AEAD_MANY];
 	uint8_t *bufs[AEAD_MANY];
-	size_t lens[AEAD_MANY], which[AEAD_MANY], m = 0;
+	size_t lens[AEAD_MANY], which[AEAD_MANY], m = 0, per = ny_even_chunk(n, AEAD_MANY);
 	bool ok[AEAD_MANY];
 
 	ny_aead_set_key(aead, job->kp->recv_key);
@@ -225,7 +226,7 @@ void ny_wg_transport_open(const struct ny_wg_open_job *job, struct ny_aead_ctx *
 			lens[m] = pkts[i].len - NY_WG_DATA_HEADER_LEN;
 			which[m++] = i;
 		}
-		if (m == AEAD_MANY || (i + 1 == n && m)) {
+		if (m == per || (i + 1 == n && m)) {
 			ny_aead_open_many(aead, counters, bufs, lens, ok, m);
 			for (size_t k = 0; k < m; k++)
 				if (!ok[k])

@@ -140,8 +140,10 @@ struct ny_offload_pkt {
 #define NY_OFFLOAD_VERIFY_CSUM 0x4u   /* only coalesce segments whose L4 checksum verifies */
 
 /* How many input packets one call looks at together; a longer batch is processed in windows of this many, and
- * segments in different windows are not coalesced with each other. */
-#define NY_OFFLOAD_WINDOW 128
+ * segments in different windows are not coalesced with each other. 512 takes in a whole receive batch of one TCP
+ * stream (about 300 packets in one run): at 128, the window edges cut a 45-segment group short every 128 packets,
+ * and a TUN write carried 35 segments on average instead of 44. */
+#define NY_OFFLOAD_WINDOW 512
 
 /* Most UDP segments in one USO super-packet. Linux's virtio_net_hdr_to_skb() rejects USO packets with more
  * payload than gso_size * UDP_MAX_SEGMENTS (a 2023 syzbot fix); UDP_MAX_SEGMENTS is 1 << 6 in most releases and
@@ -178,7 +180,7 @@ struct ny_offload_pkt {
  * bytes; this is checked up front.
  *
  * Returns the number of outputs, or -ENOBUFS (nothing written) when out[] or the arena is too small.
- * Context: any thread; pure; uses about 6 KiB of stack. */
+ * Context: any thread; pure; uses about 26 KiB of stack (48 bytes per window slot). */
 int ny_offload_coalesce(const struct ny_offload_pkt *in, size_t n_in, struct ny_offload_pkt *out, size_t n_out,
 			uint8_t *arena, size_t arena_cap, unsigned int flags);
 

@@ -634,20 +634,22 @@ Test(split, reports_too_few_or_too_small_buffers)
 /* ---- Coalesce ---------------------------------------------------------------------------------------------- */
 
 /* A batch of input packets plus the output area of ny_offload_coalesce(). */
+#define BATCH_MAX (NY_OFFLOAD_WINDOW + 128) /* packets in a test batch: more than one window */
+
 struct batch {
 	uint8_t *mem;
-	struct ny_offload_pkt in[256];
+	struct ny_offload_pkt in[BATCH_MAX];
 	size_t n;
 	uint8_t *arena;
 	size_t arena_cap;
-	struct ny_offload_pkt out[256];
+	struct ny_offload_pkt out[BATCH_MAX];
 };
 
 static void batch_init(struct batch *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->mem = malloc(256 * SEG_CAP);
-	b->arena_cap = 256 * (SEG_CAP + NY_VNET_HDR_LEN);
+	b->mem = malloc(BATCH_MAX * SEG_CAP);
+	b->arena_cap = BATCH_MAX * (SEG_CAP + NY_VNET_HDR_LEN);
 	b->arena = malloc(b->arena_cap);
 	cr_assert(b->mem && b->arena);
 }
@@ -686,9 +688,9 @@ static void batch_add_run(struct batch *b, struct spec *s, size_t n, size_t plen
 static void check_in_place_matches(const struct batch *b, int n_out, unsigned int flags)
 {
 	const size_t stride = SEG_CAP + NY_VNET_HDR_LEN + 6;
-	uint8_t *mem = malloc(b->n * stride), *joined = malloc(256 * SEG_CAP);
-	struct ny_offload_pkt in[256], pieces[256];
-	uint32_t counts[256];
+	uint8_t *mem = malloc(b->n * stride), *joined = malloc(BATCH_MAX * SEG_CAP);
+	static struct ny_offload_pkt in[BATCH_MAX], pieces[BATCH_MAX];
+	static uint32_t counts[BATCH_MAX];
 	size_t piece = 0;
 	int n;
 
@@ -697,7 +699,7 @@ static void check_in_place_matches(const struct batch *b, int n_out, unsigned in
 		in[i] = (struct ny_offload_pkt){ mem + i * stride + stride - SEG_CAP, b->in[i].len };
 		memcpy(in[i].data, b->in[i].data, b->in[i].len);
 	}
-	n = ny_offload_coalesce_in_place(in, b->n, pieces, counts, 256, flags);
+	n = ny_offload_coalesce_in_place(in, b->n, pieces, counts, BATCH_MAX, flags);
 	cr_assert_eq(n, n_out, "in place: %d outputs, copying: %d", n, n_out);
 	for (int k = 0; k < n; k++) {
 		size_t len = 0;
@@ -715,7 +717,7 @@ static void check_in_place_matches(const struct batch *b, int n_out, unsigned in
 
 static int batch_coalesce(struct batch *b, unsigned int flags)
 {
-	int n = ny_offload_coalesce(b->in, b->n, b->out, 256, b->arena, b->arena_cap, flags);
+	int n = ny_offload_coalesce(b->in, b->n, b->out, BATCH_MAX, b->arena, b->arena_cap, flags);
 
 	cr_assert_geq(n, 0, "coalesce: %d", n);
 	check_in_place_matches(b, n, flags);
@@ -1058,12 +1060,12 @@ Test(coalesce, long_batch_uses_windows)
 
 	batch_init(&b);
 	t.dport++;
-	for (int i = 0; i < 100; i++) {
-		batch_add_run(&b, &s, 1, 400, 400);
-		batch_add_run(&b, &t, 1, 400, 400);
+	for (int i = 0; i < NY_OFFLOAD_WINDOW / 2 + 36; i++) { /* 100-B payloads: a window's half stays under 64 KiB */
+		batch_add_run(&b, &s, 1, 100, 100);
+		batch_add_run(&b, &t, 1, 100, 100);
 	}
 	n = batch_coalesce(&b, 0);
-	/* Two windows of 128 (64 per flow each) and one of 72 (36 per flow): 2 groups per window. */
+	/* A full window (half of it per flow) and one of 72 (36 per flow): 2 groups per window. */
 	cr_assert_eq(n, 4, "%d outputs", n);
 	batch_free(&b);
 }

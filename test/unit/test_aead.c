@@ -343,6 +343,50 @@ Test(aead, a_batch_seals_and_opens_as_one_call_per_message_does)
 	free(one);
 }
 
+/* Every batch size from 2 to 70: small batches (their Poly1305 goes message by message below four messages, and in
+ * part-filled groups of lanes above), sizes just past a run's 64 messages (cut into even chunks), lengths that
+ * differ within a batch; each message as one call per message gives, and a tampered one fails alone. */
+Test(aead, batches_of_every_size_match_one_call_per_message)
+{
+	static const size_t pattern[] = { 1420, 1420, 52, 1420, 1419, 700, 1420, 64 };
+	uint8_t key[NY_KEY_LEN], *bufs[70], *one = malloc(1420 + NY_AEAD_TAG_LEN);
+	size_t lens[70], sealed_lens[70];
+	uint64_t ctrs[70];
+	bool ok[70];
+
+	cr_assert_not_null(one);
+	make_key(key, 11);
+	set_key_all(key);
+	for (size_t i = 0; i < 70; i++) {
+		lens[i] = pattern[i % ARRAY_LEN(pattern)];
+		ctrs[i] = 1000 + i;
+		cr_assert_not_null(bufs[i] = malloc(lens[i] + NY_AEAD_TAG_LEN));
+	}
+	for (size_t n = 2; n <= 70; n++) {
+		for (size_t i = 0; i < n; i++)
+			memcpy(bufs[i], many_src(i, lens[i]), lens[i]);
+		cr_assert_eq(ny_aead_seal_many(ctx[0], ctrs, bufs, lens, n), 0);
+		for (size_t i = 0; i < n; i++) {
+			memcpy(one, many_src(i, lens[i]), lens[i]);
+			cr_assert_eq(ny_aead_seal(ctx[0], ctrs[i], one, lens[i]), 0);
+			cr_assert_eq(memcmp(one, bufs[i], lens[i] + NY_AEAD_TAG_LEN), 0,
+				     "batch of %zu: message %zu sealed differently", n, i);
+			sealed_lens[i] = lens[i] + NY_AEAD_TAG_LEN;
+		}
+		bufs[n / 2][lens[n / 2]] ^= 0x80; /* a tag bit */
+		ny_aead_open_many(ctx[0], ctrs, bufs, sealed_lens, ok, n);
+		for (size_t i = 0; i < n; i++) {
+			cr_assert_eq(ok[i], i != n / 2, "batch of %zu: message %zu opened: %d", n, i, ok[i]);
+			if (ok[i])
+				cr_assert_eq(memcmp(bufs[i], many_src(i, lens[i]), lens[i]), 0,
+					     "batch of %zu: message %zu opened to the wrong plaintext", n, i);
+		}
+	}
+	for (size_t i = 0; i < 70; i++)
+		free(bufs[i]);
+	free(one);
+}
+
 Test(aead, provider_names_round_trip_and_unknown_names_are_rejected)
 {
 	static const char *const bad[] = { "foo", "", "opensslx", "sodiu" };

@@ -41,9 +41,11 @@ int ny_aead_seal(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t
 bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len);
 
 /* The same for n messages under the current key, each with its own counter: as n calls of ny_aead_seal /
- * ny_aead_open, but faster where the ChaCha20 blocks of several messages can share vector passes (OpenSSL
- * provider on AVX-512). seal returns 0 or -EIO (then some messages may be sealed and others not); open sets ok[i]
- * for each message. */
+ * ny_aead_open, but faster where the ChaCha20 blocks of several messages can share vector passes and Poly1305 runs
+ * several messages at once (OpenSSL provider on AVX-512, Poly1305 with IFMA); the messages are worked on in place.
+ * seal returns 0 or -EIO (then some messages may be sealed and others not); open sets ok[i] for each message, and a
+ * message that fails is never decrypted: it holds what ny_aead_open() leaves (the ciphertext with OpenSSL, zeros
+ * with libsodium). */
 int ny_aead_seal_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const bufs[], const size_t lens[],
 		      size_t n);
 void ny_aead_open_many(struct ny_aead_ctx *ctx, const uint64_t counters[], uint8_t *const bufs[], const size_t lens[],

@@ -52,7 +52,7 @@ static struct {
 	OSSL_FUNC_mac_final_fn *mac_final;
 	bool ok;
 	bool chacha8; /* ny_chacha8_usable(): the 8-lane and the 16-lane code */
-	bool poly8;   /* ny_poly8_usable(): eight Poly1305 messages at once */
+	bool poly8;   /* ny_poly8_usable(): up to sixteen Poly1305 messages at once */
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
 
@@ -221,38 +221,26 @@ static bool openssl_tag(struct ny_aead_ctx *ctx, const uint8_t *poly_key, const 
 	       ossl.mac_final(ctx->mac, tag, &tag_len, 16) == 1 && tag_len == 16;
 }
 
-/* What follows ChaCha20 into a region (its Poly1305 key, then buf XOR keystream from byte 64), for one message or
- * a batch. seal: the ciphertext back into buf, the tag after it. open: the tag of the ciphertext in buf checked,
- * and only then the plaintext back into buf. */
-static bool seal_finish(struct ny_aead_ctx *ctx, const uint8_t *region, uint8_t *buf, size_t len)
-{
-	memcpy(buf, region + 64, len);
-	return openssl_tag(ctx, region, buf, len, buf + len);
-}
-
-static bool open_finish(struct ny_aead_ctx *ctx, const uint8_t *region, uint8_t *buf, size_t plain)
-{
-	uint8_t tag[16];
-
-	if (!openssl_tag(ctx, region, buf, plain, tag) || CRYPTO_memcmp(tag, buf + plain, 16) != 0)
-		return false;
-	memcpy(buf, region + 64, plain);
-	return true;
-}
-
+/* One message through the scratch buffer. seal: the ciphertext back into buf, the tag after it. open: the tag of
+ * the ciphertext in buf checked, and only then the plaintext back into buf. */
 static int openssl_seal(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8_t *buf, size_t len)
 {
-	if (len > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, len) || !seal_finish(ctx, ctx->scratch, buf, len))
+	if (len > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, len))
 		return -EIO;
-	return 0;
+	memcpy(buf, ctx->scratch + 64, len);
+	return openssl_tag(ctx, ctx->scratch, buf, len, buf + len) ? 0 : -EIO;
 }
 
 static bool openssl_open(struct ny_aead_ctx *ctx, const uint8_t nonce[12], uint8_t *buf, size_t len)
 {
 	size_t plain = len - 16;
+	uint8_t tag[16];
 
-	return plain <= NY_AEAD_MAX_LEN && openssl_xor(ctx, nonce, buf, plain) &&
-	       open_finish(ctx, ctx->scratch, buf, plain);
+	if (plain > NY_AEAD_MAX_LEN || !openssl_xor(ctx, nonce, buf, plain) ||
+	    !openssl_tag(ctx, ctx->scratch, buf, plain, tag) || CRYPTO_memcmp(tag, buf + plain, 16) != 0)
+		return false;
+	memcpy(buf, ctx->scratch + 64, plain);
+	return true;
 }
 
 int ny_aead_seal(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len)

@@ -175,9 +175,9 @@ static bool replay_too_old(struct ny_wg_keypair *kp, uint64_t counter)
 	return old;
 }
 
-/* Authenticates and decrypts one packet; returns why it was dropped, or NY_WG_DROP_NONE. The replay window is
- * updated later, only for packets whose tag verified, so forged packets cannot move it. */
-/* What can be refused before decrypting: not a data message of this keypair, or a counter out of range. */
+/* What can be refused before decrypting: not a data message of this keypair, or a counter out of range; returns
+ * why, or NY_WG_DROP_NONE. The replay window is updated later, only for packets whose tag verified, so forged
+ * packets cannot move it. */
 static enum ny_wg_drop open_check(struct ny_wg_keypair *kp, const struct ny_wg_packet *p)
 {
 	uint64_t counter;

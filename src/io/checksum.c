@@ -99,15 +99,8 @@ __attribute__((target("avx2"))) static uint16_t sum_native_copy_avx2(uint8_t *ds
 	_mm256_storeu_si256((__m256i *)lanes, _mm256_add_epi64(lo, hi)); /* each below 2^38 */
 	for (int i = 0; i < 4; i++)
 		s = add_carry(s, lanes[i]);
-	if (len) {
-		uint8_t tail[32] = { 0 };
-
-		memcpy(tail, p, len);
-		memcpy(dst, tail, len);
-		for (int i = 0; i < 4; i++)
-			s = add_carry(s, load64(tail + 8 * i));
-	}
-	return fold64(s);
+	memcpy(dst, p, len); /* the last 0-31 bytes, which start at an even offset: their sum chains on */
+	return fold64(add_carry(s, sum_native(p, len)));
 }
 
 static bool have_avx2(void)

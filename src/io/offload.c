@@ -265,6 +265,12 @@ static int split_gso(const uint8_t *ip, size_t iplen, const struct ny_vnet_hdr *
 	return (int)nseg;
 }
 
+/* One packet, not a super-packet (ECN alone is a flag, not a GSO type). */
+static bool gso_none(const struct ny_vnet_hdr *h)
+{
+	return h->gso_type == NY_VNET_HDR_GSO_NONE || h->gso_type == NY_VNET_HDR_GSO_ECN;
+}
+
 size_t ny_offload_split_max(const uint8_t *pkt, size_t len)
 {
 	struct ny_vnet_hdr h;
@@ -273,7 +279,7 @@ size_t ny_offload_split_max(const uint8_t *pkt, size_t len)
 		return 1;
 	ny_offload_hdr_decode(pkt, &h);
 	/* A GSO split makes ceil(payload / gso_size) segments, and the payload is shorter than len. */
-	if (h.gso_type == NY_VNET_HDR_GSO_NONE || h.gso_type == NY_VNET_HDR_GSO_ECN || h.gso_size == 0)
+	if (gso_none(&h) || h.gso_size == 0)
 		return 1;
 	return len / h.gso_size + 1;
 }
@@ -290,7 +296,7 @@ int ny_offload_split(const uint8_t *pkt, size_t len, uint8_t *const *out, size_t
 	len -= NY_VNET_HDR_LEN;
 	if (h.hdr_len > len)
 		return -EINVAL;
-	if (h.gso_type == NY_VNET_HDR_GSO_NONE || h.gso_type == NY_VNET_HDR_GSO_ECN)
+	if (gso_none(&h))
 		return split_one(pkt, len, &h, out, out_len, n_out, seg_cap);
 	return split_gso(pkt, len, &h, out, out_len, n_out, seg_cap);
 }

@@ -1,7 +1,7 @@
 /* The transport-data AEAD: ChaCha20-Poly1305 with a 96-bit nonce of 32 zero bits and the little-endian 64-bit
  * counter, no associated data (WireGuard whitepaper §5.4.6). Two providers compute identical output:
- * OpenSSL's libcrypto (ChaCha20 and Poly1305 through EVP, the default: 2.7x libsodium's speed at 1,420 B on the
- * reference machine) and libsodium.
+ * OpenSSL's libcrypto (ChaCha20 and Poly1305 called through its default provider's dispatch tables, with our own
+ * vector code where it does better, see src/crypto/aead.c; the default) and libsodium.
  *
  * Concurrency: a context belongs to one thread. It caches the key set by ny_aead_set_key() so a batch of packets
  * of one keypair pays the key set-up once. It never holds a secret after ny_aead_ctx_free().

@@ -33,7 +33,7 @@
  * On CPUs with AVX-512, OpenSSL's ChaCha20 computes 16 blocks per pass whatever is left (a 1,420-byte packet needs
  * 24 blocks and gets 32) and runs messages of at most 512 bytes on a slower path still: there the last 1-8 blocks,
  * or the whole of a message of at most 8 blocks, go through our 8-lane code (crypto/chacha8.h) instead. And a batch
- * of messages (ny_aead_seal_many / ny_aead_open_many) runs all its blocks through our 16-lane code, one block per
+ * of messages (ny_aead_seal_many / ny_aead_open_many) runs all its blocks through our 32-lane code, one block per
  * lane whatever message it belongs to, so no pass is left part empty but the batch's last. */
 #define SCRATCH_LEN (64 + NY_AEAD_MAX_LEN + 64)
 
@@ -51,7 +51,7 @@ static struct {
 	OSSL_FUNC_mac_update_fn *mac_update;
 	OSSL_FUNC_mac_final_fn *mac_final;
 	bool ok;
-	bool chacha8; /* ny_chacha8_usable(): the 8-lane and the 16-lane code */
+	bool chacha8; /* ny_chacha8_usable(): the 8-lane and the 32-lane code */
 	bool poly8;   /* ny_poly8_usable(): up to sixteen Poly1305 messages at once */
 } ossl;
 static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
@@ -280,10 +280,11 @@ bool ny_aead_open(struct ny_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_
 #define POLY8_MIN 4 /* fewer messages than this take OpenSSL's Poly1305 one by one */
 _Static_assert(SCRATCH_LEN >= 2 * 64 * MANY_MAX, "the scratch buffer holds the batch's key and tail blocks");
 
-/* ChaCha20 blocks of many messages in 16-lane passes, one block per lane whatever message it belongs to. */
+/* ChaCha20 blocks of many messages in passes of up to 32 lanes, one block per lane whatever message it belongs
+ * to. */
 struct many_run {
 	struct ny_aead_ctx *ctx;
-	struct ny_chacha16_lanes lanes;
+	struct ny_chacha_lanes lanes;
 	unsigned used;
 };
 
@@ -293,8 +294,8 @@ static void run_block(struct many_run *run, uint32_t counter, const uint32_t wor
 	for (int w = 0; w < 3; w++)
 		run->lanes.nonce[w][run->used] = words[w];
 	run->lanes.out[run->used] = out;
-	if (++run->used == 16) {
-		ny_chacha16_xor(run->ctx->key, &run->lanes, 16);
+	if (++run->used == NY_CHACHA_LANES) {
+		ny_chacha32_xor(run->ctx->key, &run->lanes, NY_CHACHA_LANES);
 		run->used = 0;
 	}
 }
@@ -302,7 +303,7 @@ static void run_block(struct many_run *run, uint32_t counter, const uint32_t wor
 static void run_flush(struct many_run *run)
 {
 	if (run->used)
-		ny_chacha16_xor(run->ctx->key, &run->lanes, run->used);
+		ny_chacha32_xor(run->ctx->key, &run->lanes, run->used);
 	run->used = 0;
 }
 

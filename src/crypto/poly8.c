@@ -62,7 +62,7 @@ TARGET static inline void step(struct lanes *L, __m512i lo, __m512i hi)
 {
 	const __m512i m44 = _mm512_set1_epi64((long long)M44), m42 = _mm512_set1_epi64((long long)M42);
 	const __m512i zero = _mm512_setzero_si512();
-	__m512i a0, a1, a2, d0l, d0h, d1l, d1h, d2l, d2h, c;
+	__m512i a0, a1, a2, d0l, d0h, d1l, d1h, d2l, d2h, e1, e2, f, c;
 
 	a0 = _mm512_add_epi64(L->h0, _mm512_and_si512(lo, m44));
 	a1 = _mm512_add_epi64(L->h1,
@@ -70,38 +70,42 @@ TARGET static inline void step(struct lanes *L, __m512i lo, __m512i hi)
 					       m44));
 	a2 = _mm512_add_epi64(L->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), _mm512_set1_epi64(1ll << 40)));
 
-	/* d0 = a0 r0 + a1 20 r2 + a2 20 r1, d1 = a0 r1 + a1 r0 + a2 20 r2, d2 = a0 r2 + a1 r1 + a2 r0 */
-	d0l = _mm512_madd52lo_epu64(zero, a0, L->r0);
-	d0h = _mm512_madd52hi_epu64(zero, a0, L->r0);
-	d1l = _mm512_madd52lo_epu64(zero, a0, L->r1);
-	d1h = _mm512_madd52hi_epu64(zero, a0, L->r1);
-	d2l = _mm512_madd52lo_epu64(zero, a0, L->r2);
-	d2h = _mm512_madd52hi_epu64(zero, a0, L->r2);
+	/* d0 = a0 r0 + a1 20 r2 + a2 20 r1, d1 = a0 r1 + a1 r0 + a2 20 r2, d2 = a0 r2 + a1 r1 + a2 r0. The products
+	 * are summed in the order their limbs come out of the last step's carries (h2 first, then h0, h1 last), so
+	 * only one multiply of each sum waits for the end of that chain. */
+	d0l = _mm512_madd52lo_epu64(zero, a2, L->s1);
+	d0h = _mm512_madd52hi_epu64(zero, a2, L->s1);
+	d1l = _mm512_madd52lo_epu64(zero, a2, L->s2);
+	d1h = _mm512_madd52hi_epu64(zero, a2, L->s2);
+	d2l = _mm512_madd52lo_epu64(zero, a2, L->r0);
+	d2h = _mm512_madd52hi_epu64(zero, a2, L->r0);
+	d0l = _mm512_madd52lo_epu64(d0l, a0, L->r0);
+	d0h = _mm512_madd52hi_epu64(d0h, a0, L->r0);
+	d1l = _mm512_madd52lo_epu64(d1l, a0, L->r1);
+	d1h = _mm512_madd52hi_epu64(d1h, a0, L->r1);
+	d2l = _mm512_madd52lo_epu64(d2l, a0, L->r2);
+	d2h = _mm512_madd52hi_epu64(d2h, a0, L->r2);
 	d0l = _mm512_madd52lo_epu64(d0l, a1, L->s2);
 	d0h = _mm512_madd52hi_epu64(d0h, a1, L->s2);
 	d1l = _mm512_madd52lo_epu64(d1l, a1, L->r0);
 	d1h = _mm512_madd52hi_epu64(d1h, a1, L->r0);
 	d2l = _mm512_madd52lo_epu64(d2l, a1, L->r1);
 	d2h = _mm512_madd52hi_epu64(d2h, a1, L->r1);
-	d0l = _mm512_madd52lo_epu64(d0l, a2, L->s1);
-	d0h = _mm512_madd52hi_epu64(d0h, a2, L->s1);
-	d1l = _mm512_madd52lo_epu64(d1l, a2, L->s2);
-	d1h = _mm512_madd52hi_epu64(d1h, a2, L->s2);
-	d2l = _mm512_madd52lo_epu64(d2l, a2, L->r0);
-	d2h = _mm512_madd52hi_epu64(d2h, a2, L->r0);
 
-	/* Carry each limb's bits above its width (lo >> width, plus hi moved from 2^52 to the limb's base) up. */
-	c = _mm512_add_epi64(_mm512_srli_epi64(d0l, 44), _mm512_slli_epi64(d0h, 8));
-	L->h0 = _mm512_and_si512(d0l, m44);
-	d1l = _mm512_add_epi64(d1l, c);
-	c = _mm512_add_epi64(_mm512_srli_epi64(d1l, 44), _mm512_slli_epi64(d1h, 8));
-	L->h1 = _mm512_and_si512(d1l, m44);
-	d2l = _mm512_add_epi64(d2l, c);
-	c = _mm512_add_epi64(_mm512_srli_epi64(d2l, 42), _mm512_slli_epi64(d2h, 10)); /* units of 2^130 = 5 */
-	L->h2 = _mm512_and_si512(d2l, m42);
-	a0 = _mm512_add_epi64(L->h0, _mm512_add_epi64(c, _mm512_slli_epi64(c, 2)));
+	/* Carry each limb's bits above its width up: a limb's lo >> width, plus its hi moved from 2^52 to the next
+	 * limb's base (hi << 8, or hi << 10 in units of 2^130 = 5 mod p from the top limb). The hi terms are ready as
+	 * soon as the multiplies are, so they are added first; only the lo carries wait on each other. */
+	e1 = _mm512_add_epi64(d1l, _mm512_slli_epi64(d0h, 8));
+	e2 = _mm512_add_epi64(d2l, _mm512_slli_epi64(d1h, 8));
+	f = _mm512_add_epi64(_mm512_slli_epi64(d2h, 10), _mm512_slli_epi64(d2h, 12)); /* 5 * (d2h << 10) */
+	f = _mm512_add_epi64(f, _mm512_and_si512(d0l, m44));
+	e1 = _mm512_add_epi64(e1, _mm512_srli_epi64(d0l, 44));
+	e2 = _mm512_add_epi64(e2, _mm512_srli_epi64(e1, 44));
+	c = _mm512_srli_epi64(e2, 42);
+	L->h2 = _mm512_and_si512(e2, m42);
+	a0 = _mm512_add_epi64(_mm512_add_epi64(f, c), _mm512_slli_epi64(c, 2));
 	L->h0 = _mm512_and_si512(a0, m44);
-	L->h1 = _mm512_add_epi64(L->h1, _mm512_srli_epi64(a0, 44));
+	L->h1 = _mm512_add_epi64(_mm512_and_si512(e1, m44), _mm512_srli_epi64(a0, 44));
 }
 
 /* h mod p, plus s, mod 2^128: the tag. h0 < 2^44, h1 < 2^45, h2 < 2^43. */

@@ -1,6 +1,6 @@
-/* Eight or sixteen ChaCha20 blocks in parallel (see chacha8.h). State word i of all the blocks sits in one 256- or
- * 512-bit register, block b in lane b, so the 20 rounds are vector adds, xors and rotates with no shuffles; a
- * transpose then gives each block's 64 bytes. */
+/* Eight, sixteen or thirty-two ChaCha20 blocks in parallel (see chacha8.h). State word i of all the blocks sits in
+ * one 256- or 512-bit register, block b in lane b, so the 20 rounds are vector adds, xors and rotates with no
+ * shuffles; a transpose then gives each block's 64 bytes. Thirty-two blocks are two such states of 16. */
 #include "crypto/chacha8.h"
 
 #include <string.h>

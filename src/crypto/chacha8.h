@@ -2,8 +2,8 @@
  * on AVX-512 CPUs. 8 consecutive blocks of one message in 256-bit registers take what OpenSSL's AVX-512 code does
  * badly: the last 1-8 blocks of a message (its 16-block pass computes 16 whatever the length) and messages of at
  * most 8 blocks (a slow path of its own). 16 or 32 blocks with a counter and nonce each in 512-bit registers
- * let the blocks of a batch of messages share passes. (On this machine's CPU a 512-bit pass costs more than a 256-bit one,
- * so a single message's tail takes the 8-lane code.) Internal to src/crypto. */
+ * let the blocks of a batch of messages share passes. (On this machine's CPU a 512-bit pass costs more than a
+ * 256-bit one, so a single message's tail takes the 8-lane code.) Internal to src/crypto. */
 #ifndef NYLON_CRYPTO_CHACHA8_H
 #define NYLON_CRYPTO_CHACHA8_H
 

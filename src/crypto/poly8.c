@@ -6,8 +6,9 @@
  * 52x52-bit product to a 64-bit lane, so each limb of the product is a pair (lo, hi) worth lo + hi * 2^52. Terms
  * that land at 2^132 or above wrap around times 20 (2^132 = 4 * 2^130 = 4 * 5 mod p), which is folded into r1
  * and r2 ahead of time. After each step h is carried back to limbs below 2^44 (h1 may exceed it by a few), so the
- * next step's inputs stay within the 52 bits IFMA reads. The final reduction mod p and the addition of s are
- * scalar, once per message. */
+ * next step's inputs stay within the 52 bits IFMA reads. Where every lane has blocks left, two are taken per step
+ * with r^2 (computed once per batch, one multiply): half the carries, and half the multiplies wait for h. The
+ * final reduction mod p and the addition of s are scalar, once per message. */
 #include "crypto/poly8.h"
 
 #include <string.h>
@@ -36,6 +37,7 @@ bool ny_poly8_usable(void)
 /* The key and the accumulator of the eight lanes. */
 struct lanes {
 	__m512i r0, r1, r2, s1, s2; /* s1 = 20 * r1, s2 = 20 * r2 */
+	__m512i q0, q1, q2, t1, t2; /* r^2 mod p and 20 times its limbs 1 and 2 (square_key()) */
 	__m512i h0, h1, h2;
 };
 
@@ -55,57 +57,123 @@ TARGET static inline void load8(const uint8_t *const p[8], __m512i *lo, __m512i 
 	*hi = _mm512_unpackhi_epi64(a, b);
 }
 
-/* h = (h + m) * r mod p (partly reduced) for the block (lo, hi) of each lane, with the 2^128 bit. Bounds: h0 <
- * 2^44, h1 < 2^44 + 2^9, h2 < 2^42 on entry and on exit; so h + m has limbs below 2^45, 2^45 and 2^43, and every
- * product is below 2^45 * 2^48.4 (s1 = 20 * r1 with r1 < 2^44), whose high half fits 52 bits with room. */
-TARGET static inline void step(struct lanes *L, __m512i lo, __m512i hi)
+/* The limbs of a message block (lo, hi), with its 2^128 bit: below 2^44, 2^44 and 2^41. */
+TARGET static inline void limbs(__m512i lo, __m512i hi, __m512i *m0, __m512i *m1, __m512i *m2)
+{
+	const __m512i m44 = _mm512_set1_epi64((long long)M44);
+
+	*m0 = _mm512_and_si512(lo, m44);
+	*m1 = _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44), _mm512_slli_epi64(hi, 20)), m44);
+	*m2 = _mm512_or_si512(_mm512_srli_epi64(hi, 24), _mm512_set1_epi64(1ll << 40));
+}
+
+/* The product limbs (lo, hi pairs) of a * k accumulated into d: d0 += a0 k0 + a1 20 k2 + a2 20 k1, d1 += a0 k1 +
+ * a1 k0 + a2 20 k2, d2 += a0 k2 + a1 k1 + a2 k0. The products are summed in the order their limbs come out of the
+ * last step's carries (a2 first, then a0, a1 last), so only one multiply of each sum waits for the end of that
+ * chain. */
+struct prod {
+	__m512i d0l, d0h, d1l, d1h, d2l, d2h;
+};
+
+TARGET static inline void mul_add(struct prod *d, __m512i a0, __m512i a1, __m512i a2, __m512i k0, __m512i k1,
+				  __m512i k2, __m512i t1, __m512i t2)
+{
+	d->d0l = _mm512_madd52lo_epu64(d->d0l, a2, t1);
+	d->d0h = _mm512_madd52hi_epu64(d->d0h, a2, t1);
+	d->d1l = _mm512_madd52lo_epu64(d->d1l, a2, t2);
+	d->d1h = _mm512_madd52hi_epu64(d->d1h, a2, t2);
+	d->d2l = _mm512_madd52lo_epu64(d->d2l, a2, k0);
+	d->d2h = _mm512_madd52hi_epu64(d->d2h, a2, k0);
+	d->d0l = _mm512_madd52lo_epu64(d->d0l, a0, k0);
+	d->d0h = _mm512_madd52hi_epu64(d->d0h, a0, k0);
+	d->d1l = _mm512_madd52lo_epu64(d->d1l, a0, k1);
+	d->d1h = _mm512_madd52hi_epu64(d->d1h, a0, k1);
+	d->d2l = _mm512_madd52lo_epu64(d->d2l, a0, k2);
+	d->d2h = _mm512_madd52hi_epu64(d->d2h, a0, k2);
+	d->d0l = _mm512_madd52lo_epu64(d->d0l, a1, t2);
+	d->d0h = _mm512_madd52hi_epu64(d->d0h, a1, t2);
+	d->d1l = _mm512_madd52lo_epu64(d->d1l, a1, k0);
+	d->d1h = _mm512_madd52hi_epu64(d->d1h, a1, k0);
+	d->d2l = _mm512_madd52lo_epu64(d->d2l, a1, k1);
+	d->d2h = _mm512_madd52hi_epu64(d->d2h, a1, k1);
+}
+
+/* Carries the product back into h: each limb's bits above its width go up (a limb's lo >> width, plus its hi
+ * moved from 2^52 to the next limb's base: hi << 8, or hi << 10 in units of 2^130 = 5 mod p from the top limb).
+ * The hi terms are ready as soon as the multiplies are, so they are added first; only the lo carries wait on
+ * each other.
+ *
+ * Bounds. Every multiplier limb is below 2^45.01 and every key limb times 20 below 2^48.34 (key limbs below 2^44
+ * + 2^13), so each product is below 2^93.4: its lo is below 2^52, its hi below 2^41.4. A block step sums three
+ * products per limb, a two-block step six: then d*l < 2^54.6, d*h < 2^44, e1 and e2 < 2^55.2, f < 2^56.5, c <
+ * 2^13.2. So h0 < 2^44, h2 < 2^42 and h1 < 2^44 + 2^12.5 on exit, and h + m (m below 2^44, 2^44 and 2^41) stays
+ * below 2^45.01: the next step's inputs are within the 52 bits IFMA reads. */
+TARGET static inline void carry(struct lanes *L, const struct prod *d)
 {
 	const __m512i m44 = _mm512_set1_epi64((long long)M44), m42 = _mm512_set1_epi64((long long)M42);
-	const __m512i zero = _mm512_setzero_si512();
-	__m512i a0, a1, a2, d0l, d0h, d1l, d1h, d2l, d2h, e1, e2, f, c;
+	__m512i e1, e2, f, c, a0;
 
-	a0 = _mm512_add_epi64(L->h0, _mm512_and_si512(lo, m44));
-	a1 = _mm512_add_epi64(L->h1,
-			      _mm512_and_si512(_mm512_or_si512(_mm512_srli_epi64(lo, 44), _mm512_slli_epi64(hi, 20)),
-					       m44));
-	a2 = _mm512_add_epi64(L->h2, _mm512_or_si512(_mm512_srli_epi64(hi, 24), _mm512_set1_epi64(1ll << 40)));
-
-	/* d0 = a0 r0 + a1 20 r2 + a2 20 r1, d1 = a0 r1 + a1 r0 + a2 20 r2, d2 = a0 r2 + a1 r1 + a2 r0. The products
-	 * are summed in the order their limbs come out of the last step's carries (h2 first, then h0, h1 last), so
-	 * only one multiply of each sum waits for the end of that chain. */
-	d0l = _mm512_madd52lo_epu64(zero, a2, L->s1);
-	d0h = _mm512_madd52hi_epu64(zero, a2, L->s1);
-	d1l = _mm512_madd52lo_epu64(zero, a2, L->s2);
-	d1h = _mm512_madd52hi_epu64(zero, a2, L->s2);
-	d2l = _mm512_madd52lo_epu64(zero, a2, L->r0);
-	d2h = _mm512_madd52hi_epu64(zero, a2, L->r0);
-	d0l = _mm512_madd52lo_epu64(d0l, a0, L->r0);
-	d0h = _mm512_madd52hi_epu64(d0h, a0, L->r0);
-	d1l = _mm512_madd52lo_epu64(d1l, a0, L->r1);
-	d1h = _mm512_madd52hi_epu64(d1h, a0, L->r1);
-	d2l = _mm512_madd52lo_epu64(d2l, a0, L->r2);
-	d2h = _mm512_madd52hi_epu64(d2h, a0, L->r2);
-	d0l = _mm512_madd52lo_epu64(d0l, a1, L->s2);
-	d0h = _mm512_madd52hi_epu64(d0h, a1, L->s2);
-	d1l = _mm512_madd52lo_epu64(d1l, a1, L->r0);
-	d1h = _mm512_madd52hi_epu64(d1h, a1, L->r0);
-	d2l = _mm512_madd52lo_epu64(d2l, a1, L->r1);
-	d2h = _mm512_madd52hi_epu64(d2h, a1, L->r1);
-
-	/* Carry each limb's bits above its width up: a limb's lo >> width, plus its hi moved from 2^52 to the next
-	 * limb's base (hi << 8, or hi << 10 in units of 2^130 = 5 mod p from the top limb). The hi terms are ready as
-	 * soon as the multiplies are, so they are added first; only the lo carries wait on each other. */
-	e1 = _mm512_add_epi64(d1l, _mm512_slli_epi64(d0h, 8));
-	e2 = _mm512_add_epi64(d2l, _mm512_slli_epi64(d1h, 8));
-	f = _mm512_add_epi64(_mm512_slli_epi64(d2h, 10), _mm512_slli_epi64(d2h, 12)); /* 5 * (d2h << 10) */
-	f = _mm512_add_epi64(f, _mm512_and_si512(d0l, m44));
-	e1 = _mm512_add_epi64(e1, _mm512_srli_epi64(d0l, 44));
+	e1 = _mm512_add_epi64(d->d1l, _mm512_slli_epi64(d->d0h, 8));
+	e2 = _mm512_add_epi64(d->d2l, _mm512_slli_epi64(d->d1h, 8));
+	f = _mm512_add_epi64(_mm512_slli_epi64(d->d2h, 10), _mm512_slli_epi64(d->d2h, 12)); /* 5 * (d2h << 10) */
+	f = _mm512_add_epi64(f, _mm512_and_si512(d->d0l, m44));
+	e1 = _mm512_add_epi64(e1, _mm512_srli_epi64(d->d0l, 44));
 	e2 = _mm512_add_epi64(e2, _mm512_srli_epi64(e1, 44));
 	c = _mm512_srli_epi64(e2, 42);
 	L->h2 = _mm512_and_si512(e2, m42);
 	a0 = _mm512_add_epi64(_mm512_add_epi64(f, c), _mm512_slli_epi64(c, 2));
 	L->h0 = _mm512_and_si512(a0, m44);
 	L->h1 = _mm512_add_epi64(_mm512_and_si512(e1, m44), _mm512_srli_epi64(a0, 44));
+}
+
+TARGET static inline struct prod prod_zero(void)
+{
+	const __m512i z = _mm512_setzero_si512();
+
+	return (struct prod){ z, z, z, z, z, z };
+}
+
+/* h = (h + m) * r mod p (partly reduced) for the block (lo, hi) of each lane. */
+TARGET static inline void step(struct lanes *L, __m512i lo, __m512i hi)
+{
+	struct prod d = prod_zero();
+	__m512i m0, m1, m2;
+
+	limbs(lo, hi, &m0, &m1, &m2);
+	mul_add(&d, _mm512_add_epi64(L->h0, m0), _mm512_add_epi64(L->h1, m1), _mm512_add_epi64(L->h2, m2), L->r0,
+		L->r1, L->r2, L->s1, L->s2);
+	carry(L, &d);
+}
+
+/* Two blocks at once: h = ((h + m) * r + n) * r = (h + m) * r^2 + n * r, one carry for both (the Horner rule
+ * unrolled by one, RFC 8439's h kept the same). The products of n * r do not wait for h, so only half the steps'
+ * multiplies and carries are on the chain from one h to the next. */
+TARGET static inline void step2(struct lanes *L, __m512i lo, __m512i hi, __m512i lo2, __m512i hi2)
+{
+	struct prod d = prod_zero();
+	__m512i m0, m1, m2, n0, n1, n2;
+
+	limbs(lo2, hi2, &n0, &n1, &n2);
+	mul_add(&d, n0, n1, n2, L->r0, L->r1, L->r2, L->s1, L->s2);
+	limbs(lo, hi, &m0, &m1, &m2);
+	mul_add(&d, _mm512_add_epi64(L->h0, m0), _mm512_add_epi64(L->h1, m1), _mm512_add_epi64(L->h2, m2), L->q0,
+		L->q1, L->q2, L->t1, L->t2);
+	carry(L, &d);
+}
+
+/* q = r^2 mod p (partly reduced, limbs below 2^44, 2^44 + 2^12.5 and 2^42) and t = 20 * q, for step2(). */
+TARGET static inline void square_key(struct lanes *L)
+{
+	struct lanes sq = *L;
+	struct prod d = prod_zero();
+
+	mul_add(&d, L->r0, L->r1, L->r2, L->r0, L->r1, L->r2, L->s1, L->s2);
+	carry(&sq, &d);
+	L->q0 = sq.h0;
+	L->q1 = sq.h1;
+	L->q2 = sq.h2;
+	L->t1 = _mm512_add_epi64(_mm512_slli_epi64(sq.h1, 4), _mm512_slli_epi64(sq.h1, 2));
+	L->t2 = _mm512_add_epi64(_mm512_slli_epi64(sq.h2, 4), _mm512_slli_epi64(sq.h2, 2));
 }
 
 /* h mod p, plus s, mod 2^128: the tag. h0 < 2^44, h1 < 2^45, h2 < 2^43. */
@@ -190,8 +258,25 @@ TARGET static inline __attribute__((always_inline)) void tags_in_groups(const ui
 		L[g].h0 = L[g].h1 = L[g].h2 = _mm512_setzero_si512();
 	}
 
-	/* The blocks every lane has in its message: all lanes step. */
-	for (size_t b = 0; b < common; b++) {
+	/* The blocks every lane has in its message: all lanes step, two blocks at a time while they can. */
+	if (common >= 4)
+		for (int g = 0; g < G; g++)
+			square_key(&L[g]);
+	size_t b = 0;
+	for (; common >= 4 && b + 2 <= common; b += 2) {
+		for (int g = 0; g < G; g++) {
+			__m512i lo, hi, lo2, hi2;
+
+			for (int l = 0; l < 8; l++)
+				p[l] = msg[8 * g + l] + 16 * b;
+			load8(p, &lo, &hi);
+			for (int l = 0; l < 8; l++)
+				p[l] += 16;
+			load8(p, &lo2, &hi2);
+			step2(&L[g], lo, hi, lo2, hi2);
+		}
+	}
+	for (; b < common; b++) {
 		for (int g = 0; g < G; g++) {
 			__m512i lo, hi;
 
@@ -202,7 +287,7 @@ TARGET static inline __attribute__((always_inline)) void tags_in_groups(const ui
 		}
 	}
 	/* The rest: each lane's remaining message blocks, then its tail; a lane that is done keeps its h. */
-	for (size_t b = common; b < longest; b++) {
+	for (; b < longest; b++) {
 		for (int g = 0; g < G; g++) {
 			__m512i lo, hi, h0 = L[g].h0, h1 = L[g].h1, h2 = L[g].h2;
 			__mmask8 live = _mm512_cmplt_epu64_mask(_mm512_set1_epi64((long long)b),

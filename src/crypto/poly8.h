@@ -2,8 +2,8 @@
  * for the transport AEAD's batches (aead.c) on CPUs with AVX-512 IFMA (52-bit multiply-add). OpenSSL's vector
  * Poly1305 runs one message eight blocks at a time, which needs the key's powers r^1..r^8 computed first: for
  * packet-sized messages, each under its own one-time key, that set-up is a large part of the work. Here each lane
- * runs the plain Horner rule h = (h + m) * r on its own message, so there is no set-up, and eight messages share
- * every multiply. Internal to src/crypto. */
+ * runs the Horner rule h = (h + m) * r on its own message, two blocks per step with r^2 (one multiply of set-up),
+ * and eight messages share every multiply. Internal to src/crypto. */
 #ifndef NYLON_CRYPTO_POLY8_H
 #define NYLON_CRYPTO_POLY8_H
 

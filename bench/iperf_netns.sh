@@ -19,9 +19,12 @@
 #   (utime + stime of both ends, from /proc/<pid>/stat), Gbit per tunnel CPU-second (the figure that travels
 #   between machines, as in the team's perf anchors), TCP retransmits, and VmRSS of both ends idle and under load.
 #
-# Usage: sudo bench/iperf_netns.sh [--seconds N] [--runs R] [--tests "T ..."] [--nylon-args "ARGS"] [--build-dir DIR]
+# Usage: sudo bench/iperf_netns.sh [--seconds N] [--runs R] [--tests "T ..."] [--cc CC] [--nylon-args A] [--build-dir D]
 #   --nylon-args is passed to both `nylon run`s, e.g. "--io epoll" or "--aead sodium --no-offload".
 #   --tests picks some of tcp1 tcp1-R tcp4 tcp4-R udp udp-R (default: all), e.g. "tcp1 tcp1-R" for quick A/B runs.
+#   --cc sets iperf3's TCP congestion control (-C CC) for both tunnels, e.g. cubic; default: the system's, which the
+#   first line names. It matters for the CPU figures: BBR paces with an hrtimer per burst when the qdisc is not fq,
+#   and the TCP sending done in those timers' softirqs is charged to whatever task they interrupt, often a tunnel.
 # Needs root, /dev/net/tun, iperf3, wireguard-go, wg and python3 (exit 77 without). Removes everything it made.
 set -eu -o pipefail
 
@@ -29,12 +32,20 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=5
 runs=3
 tests="tcp1 tcp1-R tcp4 tcp4-R udp udp-R"
-NYB_FLAGS=(seconds runs tests)
+cc=""
+NYB_FLAGS=(seconds runs tests cc)
 source "$top/bench/lib_bench.sh" "$@"
 [[ "$seconds" =~ ^[1-9][0-9]*$ && "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "iperf_netns: --seconds and --runs take positive integers" >&2; exit 2; }
 for t in $tests; do
 	[[ " tcp1 tcp1-R tcp4 tcp4-R udp udp-R " == *" $t "* ]] || { echo "iperf_netns: unknown test '$t' in --tests" >&2; exit 2; }
 done
+
+if [[ -n "$cc" ]] && ! grep -qw -- "$cc" /proc/sys/net/ipv4/tcp_available_congestion_control &&
+	! modprobe -q "tcp_$cc" 2>/dev/null; then
+	echo "iperf_netns: --cc '$cc' is not a TCP congestion control this kernel has (available:" \
+		"$(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2
+	exit 2
+fi
 
 source "$top/test/netns/lib.sh"
 source "$top/test/netns/lib_nylon.sh"
@@ -47,8 +58,9 @@ readonly WG_PORT=51820
 readonly CLK_TCK=$(getconf CLK_TCK)
 read -r -a TESTS <<<"$tests"
 readonly -a TESTS
+cc_arg=${cc:+-C $cc}
 declare -A TEST_ARGS=(
-	[tcp1]="-P 1" [tcp1-R]="-P 1 -R" [tcp4]="-P 4" [tcp4-R]="-P 4 -R"
+	[tcp1]="-P 1 $cc_arg" [tcp1-R]="-P 1 -R $cc_arg" [tcp4]="-P 4 $cc_arg" [tcp4-R]="-P 4 -R $cc_arg"
 	[udp]="-u -b 1G -l 1392" [udp-R]="-u -b 1G -l 1392 -R"
 )
 
@@ -177,6 +189,12 @@ PY
 
 echo "iperf_netns: $(uname -sr), $(nproc) CPUs, load at start:$(nyb_load)"
 echo "iperf_netns: $seconds s per test, $runs runs, medians; nylon args: '${nylon_args}'; wireguard-go $(wireguard-go --version 2>/dev/null | head -n 1 | awk '{ print $NF }')"
+if [[ -n "$cc" ]]; then
+	echo "iperf_netns: TCP congestion control: $cc (--cc)"
+else
+	echo "iperf_netns: TCP congestion control: $(ip netns exec "$a" sysctl -n net.ipv4.tcp_congestion_control)" \
+		"(the system's default; --cc to choose)"
+fi
 
 idle_nylon=0 idle_wg=0
 for ((run = 1; run <= runs; run++)); do

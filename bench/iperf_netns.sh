@@ -13,7 +13,8 @@
 #   +--------------------------------------+                +--------------------------------------+
 #
 # Tests (each --seconds long, repeated --runs times): TCP 1 stream and 4 streams, alpha -> beta and with -R
-# beta -> alpha; UDP paced at 1 Gbit/s with 1392-byte datagrams (fits the 1420 MTU), both ways.
+# beta -> alpha; UDP paced at 1 Gbit/s with 1392-byte datagrams (fits the 1420 MTU), both ways. Each run starts
+# with one TCP stream over the veth alone, no tunnel, whose median comes first: the kernel's speed on this machine.
 # One line per figure, each with the ratio nylon / wireguard-go:
 #   Gbit/s (TCP: received; UDP: sent rate x (1 - loss)), the tunnel processes' CPU seconds during the test
 #   (utime + stime of both ends, from /proc/<pid>/stat), Gbit per tunnel CPU-second (the figure that travels
@@ -187,6 +188,20 @@ PY
 		awk '{ printf "%s Gbit/s, %s CPU-s, %s retransmits, %s%% UDP loss, RSS %s KiB", $4, $5, $6, $9, $7 }')" >&2
 }
 
+# measure_raw RUN: one TCP stream over the veth itself, no tunnel: what this machine's kernel does, to compare
+# machines by (the team's perf anchors measured 19.9 Gbit/s).
+measure_raw() {
+	local json=$NYN_TMP/raw.$1.json rc=0 gbps
+	# shellcheck disable=SC2086 # cc_arg holds a flag and its value, or nothing
+	ip netns exec "$a" timeout $((seconds + 20)) iperf3 -c 198.18.0.2 -t "$seconds" -J -P 1 $cc_arg \
+		</dev/null >"$json" 2>"$json.err" || rc=$?
+	gbps=$(python3 -c 'import json, sys; print("%.4f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]
+		["bits_per_second"] / 1e9))' "$json" 2>/dev/null) ||
+		ny_fail "raw veth run $1: iperf3 failed (status $rc): $(head -c 600 "$json") $(head -c 300 "$json.err")"
+	echo "$gbps" >>"$NYN_TMP/raw"
+	ny_log "raw veth tcp1 run $1: $gbps Gbit/s" >&2
+}
+
 echo "iperf_netns: $(uname -sr), $(nproc) CPUs, load at start:$(nyb_load)"
 echo "iperf_netns: $seconds s per test, $runs runs, medians; nylon args: '${nylon_args}'; wireguard-go $(wireguard-go --version 2>/dev/null | head -n 1 | awk '{ print $NF }')"
 if [[ -n "$cc" ]]; then
@@ -197,7 +212,9 @@ else
 fi
 
 idle_nylon=0 idle_wg=0
+: >"$NYN_TMP/raw"
 for ((run = 1; run <= runs; run++)); do
+	measure_raw "$run"
 	for tunnel in nylon wireguard-go; do
 		if [[ "$tunnel" == nylon ]]; then nylon_up >&2; else wg_up; fi
 		ny_wait_for 10 ping_once || ny_fail "$tunnel: no echo reply through the tunnel within 10 s"
@@ -213,9 +230,12 @@ for ((run = 1; run <= runs; run++)); do
 done
 echo "iperf_netns: load at end:$(nyb_load)"
 
-python3 - "$results" "$idle_nylon" "$idle_wg" "$seconds" <<'PY'
+python3 - "$results" "$idle_nylon" "$idle_wg" "$seconds" "$NYN_TMP/raw" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
+raw = [float(l) for l in open(sys.argv[5])]
+print("%-34s %.2f Gbit/s (no tunnel: this machine's kernel; the perf anchors' machine did 19.9)"
+      % ("raw veth, tcp1 throughput", statistics.median(raw)))
 idle = {"nylon": int(sys.argv[2]), "wireguard-go": int(sys.argv[3])}
 seconds = float(sys.argv[4])
 tests = list(dict.fromkeys(r[1] for r in rows))

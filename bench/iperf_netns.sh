@@ -41,8 +41,9 @@ for t in $tests; do
 	[[ " tcp1 tcp1-R tcp4 tcp4-R udp udp-R " == *" $t "* ]] || { echo "iperf_netns: unknown test '$t' in --tests" >&2; exit 2; }
 done
 
-if [[ -n "$cc" ]] && ! grep -qw -- "$cc" /proc/sys/net/ipv4/tcp_available_congestion_control &&
-	! modprobe -q "tcp_$cc" 2>/dev/null; then
+if [[ -n "$cc" ]] && { [[ ! "$cc" =~ ^[a-z0-9_]+$ ]] ||
+	{ ! grep -qw -- "$cc" /proc/sys/net/ipv4/tcp_available_congestion_control &&
+		! modprobe -q "tcp_$cc" 2>/dev/null; }; }; then
 	echo "iperf_netns: --cc '$cc' is not a TCP congestion control this kernel has (available:" \
 		"$(cat /proc/sys/net/ipv4/tcp_available_congestion_control))" >&2
 	exit 2

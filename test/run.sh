@@ -29,8 +29,10 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== build: gcc, ThreadSanitizer (the concurrent parts: I/O backends, shards, control, routing, trace, health and dist threads)"
 cmake -S "$top" -B "$build/tsan" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=thread -DNY_BUILD_BENCH=OFF
 cmake --build "$build/tsan" -j "$jobs"
+tsan_scenarios='run_two_nodes|run_two_nodes_epoll|run_two_nodes_uring_compat|run_wg_client|route_line|route_failover'
+tsan_scenarios+='|ipc_trace|health_ping|dist_poll'
 (cd "$build/tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	ctest --output-on-failure --timeout 300 -R 'netns\.(run_two_nodes|run_two_nodes_epoll|run_wg_client|route_line|route_failover|ipc_trace|health_ping|dist_poll)$')
+	ctest --output-on-failure --timeout 300 -R "netns\.($tsan_scenarios)\$")
 
 echo "== build: clang, libFuzzer + ASan"
 CC=clang cmake -S "$top" -B "$build/fuzz" -DCMAKE_BUILD_TYPE=Debug -DNY_WERROR=ON -DNY_SANITIZE=address \

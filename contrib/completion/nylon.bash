@@ -79,7 +79,7 @@ _nylon() {
 	case $cmd in
 	run)
 		flags+=" -c --config -n --node -l --log -v --verbose -j --json -p --dbg-probe -w --dbg-wg --dbg-repo"
-		flags+=" --dbg-perf --dbg-trace --dbg-trace-tc --shards --io --aead --no-offload"
+		flags+=" --dbg-perf --dbg-trace --dbg-trace-tc --dbg-io-uring-compat --shards --io --aead --no-offload"
 		;;
 	status) flags+=" -i --interface --json --routes --full --no-color" ;;
 	probe) flags+=" -i --interface --json --timeout" ;;

@@ -146,6 +146,7 @@ struct ny_dp_config {
 	bool use_system_routing; /* transit packets go to the OS instead of being forwarded here (reference §4.1) */
 	bool validate_source;    /* drop packets whose source is not routed through the neighbour that sent them */
 	bool configure_routes;   /* install the kernel route set (not with no_net_configure) */
+	bool uring_compat;       /* io_uring as Linux 6.1 offers it (ny_io_features.uring_compat), for tests */
 };
 
 struct ny_dp_node {

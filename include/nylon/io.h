@@ -67,6 +67,9 @@ struct ny_io_features {
 	bool udp_gro;
 	bool tun_vnet;  /* virtio-net header + TSO/CSUM offload on the TUN */
 	bool tun_uso;   /* UDP segmentation offload on the TUN (Linux >= 6.2) */
+	/* in: io_uring as Linux 6.1 to 6.6 offer it (Debian 12's kernel is 6.1): no DEFER_TASKRUN and no multishot
+	 * TUN read, so COOP_TASKRUN and one-shot reads. For testing those paths on a newer kernel. */
+	bool uring_compat;
 };
 
 struct ny_io_stats {

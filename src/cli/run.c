@@ -34,6 +34,7 @@ struct run_opts {
 	bool no_offload;
 	bool json;
 	bool trace_tc;
+	bool uring_compat;
 };
 
 static void usage(FILE *f)
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 	      "      --aead <impl>     openssl | sodium (default: node.yaml `aead`, else openssl)\n"
 	      "      --no-offload      read and write the TUN one packet at a time (no TSO/GRO)\n"
 	      "      --dbg-trace-tc    trace every traffic-control decision for `nylon trace`\n"
+	      "      --dbg-io-uring-compat  use io_uring as Linux 6.1 offers it (no DEFER_TASKRUN, one-shot TUN\n"
+	      "                        reads), to test that path on a newer kernel\n"
 	      "  -h, --help            this help\n",
 	      f);
 }
@@ -68,6 +71,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "dbg-wg", no_argument, NULL, 'X' },       { "dbg-repo", no_argument, NULL, 'X' },
 		{ "dbg-perf", no_argument, NULL, 'X' },     { "dbg-trace", no_argument, NULL, 'X' },
 		{ "dbg-trace-tc", no_argument, NULL, 'T' },
+		{ "dbg-io-uring-compat", no_argument, NULL, 'U' },
 		{ 0 },
 	};
 	int c;
@@ -85,6 +89,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'l': o->log = optarg; break;
 		case 'j': o->json = true; break;
 		case 'T': o->trace_tc = true; break;
+		case 'U': o->uring_compat = true; break;
 		case 'X':
 		case 'p':
 		case 'w':
@@ -121,7 +126,7 @@ static int make_dp_config(const struct run_opts *o, const struct ny_conf_node *n
 	*cfg = (struct ny_dp_config){ .ifname = n->interface_name, .port = n->port, .shards = n->shards,
 				      .aead = NY_AEAD_DEFAULT, .vnet = !o->no_offload,
 				      .use_system_routing = n->use_system_routing, .validate_source = n->validate_source,
-				      .configure_routes = !n->no_net_configure };
+				      .configure_routes = !n->no_net_configure, .uring_compat = o->uring_compat };
 	cfg->backend = n->io_backend == NY_CONF_IO_URING ? NY_IO_URING :
 		       n->io_backend == NY_CONF_IO_EPOLL ? NY_IO_EPOLL : NY_IO_AUTO;
 	if (n->aead == NY_CONF_AEAD_SODIUM)

@@ -98,6 +98,7 @@ int ny_dp_node_init(struct ny_dp_node *node, const struct ny_dp_config *cfg, con
 
 	memset(node, 0, sizeof(*node));
 	node->cfg = *cfg;
+	node->features.uring_compat = cfg->uring_compat;
 	node->central = central;
 	node->local = local;
 	node->control_wake = -1;

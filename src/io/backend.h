@@ -31,7 +31,8 @@ struct ny_io {
 #define NY_IO_SLOT_LEN (NY_IO_TUN_MAX_PKT + 64)
 
 int ny_io_epoll_create(struct ny_io **out, const char **why);
-int ny_io_uring_create(struct ny_io **out, const char **why);
+/* compat: as Linux 6.1 to 6.6 offer io_uring (see ny_io_features.uring_compat). */
+int ny_io_uring_create(struct ny_io **out, bool compat, const char **why);
 
 /* Sets or clears O_NONBLOCK. 0 or -errno. */
 int ny_io_fd_set_nonblocking(int fd, bool nonblocking);

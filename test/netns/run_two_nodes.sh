@@ -13,7 +13,9 @@
 #   +-------------------------------------+               +-------------------------------------+
 #
 # The I/O backend comes from NY_IO_BACKEND (auto, io_uring or epoll; default auto), passed as `--io`;
-# run_two_nodes_epoll.sh forces epoll.
+# run_two_nodes_epoll.sh forces epoll. NY_RUN_FLAGS adds flags to both `nylon run`s, and NY_EXPECT_IO, when set,
+# must appear in each node's start-up line (the backend and the mechanisms it chose), as
+# run_two_nodes_uring_compat.sh uses them.
 # Run alone: `ctest -R netns.run_two_nodes` or `NY_BUILD_DIR=<build> bash test/netns/run_two_nodes.sh`.
 # Needs root, /dev/net/tun, ping and python3; skips (77) without.
 set -eu -o pipefail
@@ -64,8 +66,16 @@ s.close()
 nyn_init
 nyn_two_nodes
 ny_log "I/O backend: $IO_BACKEND"
-nyn_start alpha --io "$IO_BACKEND"
-nyn_start beta --io "$IO_BACKEND"
+# shellcheck disable=SC2086 # NY_RUN_FLAGS may hold several flags
+nyn_start alpha --io "$IO_BACKEND" ${NY_RUN_FLAGS:-}
+# shellcheck disable=SC2086
+nyn_start beta --io "$IO_BACKEND" ${NY_RUN_FLAGS:-}
+if [[ -n "${NY_EXPECT_IO:-}" ]]; then
+	for n in alpha beta; do
+		grep -qF "io $NY_EXPECT_IO" "${NYN_LOG[$n]}" ||
+			nyn_fail "$n did not start with 'io $NY_EXPECT_IO': $(grep -o 'io [a-z_]* ([^)]*)' "${NYN_LOG[$n]}")"
+	done
+fi
 nyn_check_net alpha
 nyn_check_net beta
 

@@ -40,7 +40,8 @@ static int open_backend(struct ny_io **out, enum ny_io_backend backend, int tun_
 			const struct ny_io_features *features, const char **why)
 {
 	struct ny_io *io = NULL;
-	int ret = backend == NY_IO_URING ? ny_io_uring_create(&io, features->uring_compat, why) : ny_io_epoll_create(&io, why);
+	int ret = backend == NY_IO_URING ? ny_io_uring_create(&io, features->uring_compat, why) :
+					   ny_io_epoll_create(&io, why);
 
 	if (ret < 0)
 		return ret;

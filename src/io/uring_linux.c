@@ -646,7 +646,7 @@ int ny_io_uring_create(struct ny_io **out, bool compat, const char **why)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	if ((ret = init_ring(u, compat ? 1 : 0)) < 0) {
+	if ((ret = init_ring(u, 0)) < 0) {
 		*why = ret == -EPERM || ret == -ENOSYS ?
 			"io_uring is disabled here (kernel.io_uring_disabled or a seccomp filter)" :
 			"io_uring_setup failed";
@@ -658,7 +658,7 @@ int ny_io_uring_create(struct ny_io **out, bool compat, const char **why)
 		ret = -ENOTSUP;
 		goto fail;
 	}
-	if (compat)
+	if (compat) /* as on Linux 6.1 to 6.6: then the fallback below is the one those kernels take */
 		read_multishot = false;
 	/* DEFER_TASKRUN pays only with the multishot TUN read. With sixteen one-shot reads, every packet wakes them
 	 * all and the deferred work trails the shard (Linux 6.18, tcp1: 2.5 against 3.1 Gbit per tunnel CPU-s for

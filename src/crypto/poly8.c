@@ -98,8 +98,9 @@ TARGET static inline void mul_add(struct prod *d, __m512i a0, __m512i a1, __m512
 	d->d2h = _mm512_madd52hi_epu64(d->d2h, a1, k1);
 }
 
-/* Carries the product back into h: each limb's bits above its width go up (a limb's lo >> width, plus its hi
- * moved from 2^52 to the next limb's base: hi << 8, or hi << 10 in units of 2^130 = 5 mod p from the top limb).
+/* Carries the product back into limbs (h0, h1, h2): each limb's bits above its width go up (a limb's lo >> width,
+ * plus its hi moved from 2^52 to the next limb's base: hi << 8, or hi << 10 in units of 2^130 = 5 mod p from the
+ * top limb).
  * The hi terms are ready as soon as the multiplies are, so they are added first; only the lo carries wait on
  * each other.
  *
@@ -108,7 +109,7 @@ TARGET static inline void mul_add(struct prod *d, __m512i a0, __m512i a1, __m512
  * products per limb, a two-block step six: then d*l < 2^54.6, d*h < 2^44, e1 and e2 < 2^55.2, f < 2^56.5, c <
  * 2^13.2. So h0 < 2^44, h2 < 2^42 and h1 < 2^44 + 2^12.5 on exit, and h + m (m below 2^44, 2^44 and 2^41) stays
  * below 2^45.01: the next step's inputs are within the 52 bits IFMA reads. */
-TARGET static inline void carry(struct lanes *L, const struct prod *d)
+TARGET static inline void carry(const struct prod *d, __m512i *h0, __m512i *h1, __m512i *h2)
 {
 	const __m512i m44 = _mm512_set1_epi64((long long)M44), m42 = _mm512_set1_epi64((long long)M42);
 	__m512i e1, e2, f, c, a0;
@@ -120,10 +121,10 @@ TARGET static inline void carry(struct lanes *L, const struct prod *d)
 	e1 = _mm512_add_epi64(e1, _mm512_srli_epi64(d->d0l, 44));
 	e2 = _mm512_add_epi64(e2, _mm512_srli_epi64(e1, 44));
 	c = _mm512_srli_epi64(e2, 42);
-	L->h2 = _mm512_and_si512(e2, m42);
+	*h2 = _mm512_and_si512(e2, m42);
 	a0 = _mm512_add_epi64(_mm512_add_epi64(f, c), _mm512_slli_epi64(c, 2));
-	L->h0 = _mm512_and_si512(a0, m44);
-	L->h1 = _mm512_add_epi64(_mm512_and_si512(e1, m44), _mm512_srli_epi64(a0, 44));
+	*h0 = _mm512_and_si512(a0, m44);
+	*h1 = _mm512_add_epi64(_mm512_and_si512(e1, m44), _mm512_srli_epi64(a0, 44));
 }
 
 TARGET static inline struct prod prod_zero(void)
@@ -142,7 +143,7 @@ TARGET static inline void step(struct lanes *L, __m512i lo, __m512i hi)
 	limbs(lo, hi, &m0, &m1, &m2);
 	mul_add(&d, _mm512_add_epi64(L->h0, m0), _mm512_add_epi64(L->h1, m1), _mm512_add_epi64(L->h2, m2), L->r0,
 		L->r1, L->r2, L->s1, L->s2);
-	carry(L, &d);
+	carry(&d, &L->h0, &L->h1, &L->h2);
 }
 
 /* Two blocks at once: h = ((h + m) * r + n) * r = (h + m) * r^2 + n * r, one carry for both (the Horner rule
@@ -158,22 +159,18 @@ TARGET static inline void step2(struct lanes *L, __m512i lo, __m512i hi, __m512i
 	limbs(lo, hi, &m0, &m1, &m2);
 	mul_add(&d, _mm512_add_epi64(L->h0, m0), _mm512_add_epi64(L->h1, m1), _mm512_add_epi64(L->h2, m2), L->q0,
 		L->q1, L->q2, L->t1, L->t2);
-	carry(L, &d);
+	carry(&d, &L->h0, &L->h1, &L->h2);
 }
 
 /* q = r^2 mod p (partly reduced, limbs below 2^44, 2^44 + 2^12.5 and 2^42) and t = 20 * q, for step2(). */
 TARGET static inline void square_key(struct lanes *L)
 {
-	struct lanes sq = *L;
 	struct prod d = prod_zero();
 
 	mul_add(&d, L->r0, L->r1, L->r2, L->r0, L->r1, L->r2, L->s1, L->s2);
-	carry(&sq, &d);
-	L->q0 = sq.h0;
-	L->q1 = sq.h1;
-	L->q2 = sq.h2;
-	L->t1 = _mm512_add_epi64(_mm512_slli_epi64(sq.h1, 4), _mm512_slli_epi64(sq.h1, 2));
-	L->t2 = _mm512_add_epi64(_mm512_slli_epi64(sq.h2, 4), _mm512_slli_epi64(sq.h2, 2));
+	carry(&d, &L->q0, &L->q1, &L->q2);
+	L->t1 = _mm512_add_epi64(_mm512_slli_epi64(L->q1, 4), _mm512_slli_epi64(L->q1, 2));
+	L->t2 = _mm512_add_epi64(_mm512_slli_epi64(L->q2, 4), _mm512_slli_epi64(L->q2, 2));
 }
 
 /* h mod p, plus s, mod 2^128: the tag. h0 < 2^44, h1 < 2^45, h2 < 2^43. */

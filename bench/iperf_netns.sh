@@ -151,19 +151,10 @@ wg_down() {
 		ny_fail "wireguard-go's interfaces are still there after it exited"
 }
 
-# measure TUNNEL TEST RUN: one iperf3 client run, with the tunnel's CPU time around it and its RSS halfway.
-measure() {
-	local tunnel=$1 test=$2 run=$3 json=$NYN_TMP/$1.$2.$3.json cpu0 cpu1 rss client rc=0 line
-	cpu0=$(cpu_ticks)
-	# shellcheck disable=SC2086 # TEST_ARGS holds several flags
-	ip netns exec "$a" timeout $((seconds + 20)) iperf3 -c 198.19.0.2 -t "$seconds" -J ${TEST_ARGS[$test]} \
-		</dev/null >"$json" 2>"$json.err" &
-	client=$!
-	sleep "$(awk -v s="$seconds" 'BEGIN { print s / 2 + 0.5 }')"
-	rss=$(rss_kib)
-	wait "$client" || rc=$?
-	cpu1=$(cpu_ticks)
-	line=$(python3 - "$json" <<'PY'
+# iperf_summary JSON: "Gbit/s retransmits Gbit-moved loss%" of one `iperf3 -J` run (TCP: what was received; UDP:
+# what arrived); fails on iperf3's error or a file that is not its JSON.
+iperf_summary() {
+	python3 - "$1" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 if "error" in d:
@@ -181,7 +172,22 @@ else:                                             # UDP: what arrived
     retr = 0
 print("%.4f %d %.4f %.2f" % (gbps, retr, gbit, loss))
 PY
-	) || ny_fail "$tunnel $test run $run: iperf3 failed (status $rc): $(head -c 600 "$json") $(head -c 300 "$json.err")"
+}
+
+# measure TUNNEL TEST RUN: one iperf3 client run, with the tunnel's CPU time around it and its RSS halfway.
+measure() {
+	local tunnel=$1 test=$2 run=$3 json=$NYN_TMP/$1.$2.$3.json cpu0 cpu1 rss client rc=0 line
+	cpu0=$(cpu_ticks)
+	# shellcheck disable=SC2086 # TEST_ARGS holds several flags
+	ip netns exec "$a" timeout $((seconds + 20)) iperf3 -c 198.19.0.2 -t "$seconds" -J ${TEST_ARGS[$test]} \
+		</dev/null >"$json" 2>"$json.err" &
+	client=$!
+	sleep "$(awk -v s="$seconds" 'BEGIN { print s / 2 + 0.5 }')"
+	rss=$(rss_kib)
+	wait "$client" || rc=$?
+	cpu1=$(cpu_ticks)
+	line=$(iperf_summary "$json") ||
+		ny_fail "$tunnel $test run $run: iperf3 failed (status $rc): $(head -c 600 "$json") $(head -c 300 "$json.err")"
 	read -r gbps retr gbit loss <<<"$line"
 	echo "$tunnel $test $run $gbps $(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')" \
 		"$retr $rss $gbit $loss" >>"$results"
@@ -192,13 +198,13 @@ PY
 # measure_raw RUN: one TCP stream over the veth itself, no tunnel: what this machine's kernel does, to compare
 # machines by (the team's perf anchors measured 19.9 Gbit/s).
 measure_raw() {
-	local json=$NYN_TMP/raw.$1.json rc=0 gbps
+	local json=$NYN_TMP/raw.$1.json rc=0 line gbps
 	# shellcheck disable=SC2086 # cc_arg holds a flag and its value, or nothing
 	ip netns exec "$a" timeout $((seconds + 20)) iperf3 -c 198.18.0.2 -t "$seconds" -J -P 1 $cc_arg \
 		</dev/null >"$json" 2>"$json.err" || rc=$?
-	gbps=$(python3 -c 'import json, sys; print("%.4f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]
-		["bits_per_second"] / 1e9))' "$json" 2>/dev/null) ||
+	line=$(iperf_summary "$json") ||
 		ny_fail "raw veth run $1: iperf3 failed (status $rc): $(head -c 600 "$json") $(head -c 300 "$json.err")"
+	gbps=${line%% *}
 	echo "$gbps" >>"$NYN_TMP/raw"
 	ny_log "raw veth tcp1 run $1: $gbps Gbit/s" >&2
 }
